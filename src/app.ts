@@ -1,0 +1,95 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Config } from './config';
+import { migrateDatabase } from './database/migrate';
+import { openOrm } from './database/orm';
+import { createStripeClient, StripeGateway } from './gateway/stripe.gateway';
+import { StripeWebhookVerifier } from './gateway/stripe-webhook';
+import { createAuthenticator } from './graphql/auth';
+import { createMemoryPubSub, createPostgresPubSub } from './graphql/pubsub';
+import { buildAppSchema } from './graphql/schema';
+import { mountGraphql } from './http/graphql';
+import { Metrics } from './http/metrics';
+import { createExpressApp, finishExpressApp } from './http/server';
+import { Scheduler } from './jobs/scheduler';
+import { createServices, type Services } from './services';
+import { systemClock, type Clock } from './shared/clock';
+import { createLogger, type Logger } from './shared/logger';
+
+export interface AppOptions {
+  config: Config;
+  /** Required: main.ts resolves the embedded database before calling. */
+  databaseUrl: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** Start the job scheduler (default true). Tests that drive jobs by hand may turn it off. */
+  startJobs?: boolean;
+}
+
+export interface RecoupApp {
+  services: Services;
+  httpServer: Server;
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+function gatewayMode(config: Config): 'LIVE' | 'TEST' | 'SANDBOX' {
+  if (config.sandbox) return 'SANDBOX';
+  return config.stripe.secretKey.startsWith('sk_live_') || config.stripe.secretKey.startsWith('rk_live_') ? 'LIVE' : 'TEST';
+}
+
+/** Wiring: database → services → jobs → server. Everything it opens, stop() closes. */
+export async function startApp(options: AppOptions): Promise<RecoupApp> {
+  const { config, databaseUrl } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logLevel);
+
+  await migrateDatabase(databaseUrl);
+  const orm = await openOrm(databaseUrl, config.databasePoolMax);
+  const pubsub = config.pubsub === 'postgres' ? await createPostgresPubSub(databaseUrl, logger) : createMemoryPubSub();
+  const stripe = createStripeClient(config.stripe);
+  const gateway = new StripeGateway(stripe, gatewayMode(config));
+  let services: Services | undefined;
+  const metrics = new Metrics(async () => (services ? services.alerts.openCountsBySeverity(services.db.fork()) : {}));
+  const scheduler = new Scheduler({
+    backend: config.agendaMongoUrl ? { kind: 'mongo', url: config.agendaMongoUrl } : { kind: 'postgres', connectionString: databaseUrl },
+    timezone: config.scheduleTimezone,
+    processEvery: config.jobs.processEvery,
+    logger: logger.child({ component: 'scheduler' }),
+    onJobRun: (name, outcome, ms) => {
+      metrics.jobRuns.inc({ job: name, outcome });
+      metrics.jobDuration.observe({ job: name }, ms / 1000);
+    },
+  });
+  services = createServices({ config, clock, logger, orm, pubsub, gateway, scheduler, metrics });
+
+  const httpServer = createServer();
+  const app = createExpressApp(services, new StripeWebhookVerifier(stripe, config.stripe.webhookSecret));
+  const schema = await buildAppSchema(pubsub);
+  const graphql = await mountGraphql({ schema, services, authenticate: createAuthenticator(config.auth), httpServer });
+  app.use('/graphql', ...graphql.middleware);
+  finishExpressApp(app, services);
+  httpServer.on('request', app);
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  if (options.startJobs !== false) await scheduler.start();
+
+  const url = `http://127.0.0.1:${port}`;
+  logger.info({ url, gatewayMode: gateway.mode, pubsub: pubsub.mode, scheduler: scheduler.backendKind }, 'recoup is up');
+  return {
+    services,
+    httpServer,
+    url,
+    port,
+    stop: async () => {
+      await graphql.stop();
+      await scheduler.stop();
+      await pubsub.close();
+      await orm.close(true);
+    },
+  };
+}

@@ -1,0 +1,88 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { recordAudit } from '../audit/audit.service';
+import type { Actor, Database, Tx } from '../database/transaction';
+import { AppError } from '../shared/errors';
+import { isUuid } from '../shared/ids';
+import { Bundle } from './bundle.entity';
+import { Channel } from './channel.entity';
+import { CaptureMode, Plan } from './plan.entity';
+
+export interface ChannelFields { telegramChatId?: string; title?: string; requiresApproval?: boolean }
+export interface BundleFields { name?: string; description?: string | null; active?: boolean; channelIds?: string[] }
+export interface PlanFields { bundleId?: string; name?: string; amountMinor?: number; currency?: string; durationDays?: number; captureMode?: CaptureMode; active?: boolean }
+
+/** Channels, bundles and plans. Every change is audited. */
+export class CatalogService {
+  constructor(private readonly db: Database) {}
+
+  async saveChannel(actor: Actor, id: string | null, fields: ChannelFields): Promise<Channel> {
+    return this.db.transaction(async (tx) => {
+      if (fields.telegramChatId) await this.assertChatIdFree(tx, fields.telegramChatId, id);
+      const channel = id ? await this.require(tx.em, Channel, id) : tx.em.create(Channel, { telegramChatId: fields.telegramChatId!, title: fields.title! });
+      return this.applyAndAudit(tx, actor, 'channel', channel, fields, !id);
+    });
+  }
+
+  async saveBundle(actor: Actor, id: string | null, fields: BundleFields): Promise<Bundle> {
+    return this.db.transaction(async (tx) => {
+      const bundle = id ? await this.require(tx.em, Bundle, id, ['channels']) : tx.em.create(Bundle, { name: fields.name! });
+      const { channelIds, ...rest } = fields;
+      if (channelIds) {
+        const channels = await tx.em.find(Channel, { id: { $in: channelIds.filter(isUuid) } });
+        const missing = channelIds.filter((cid) => !channels.some((c) => c.id === cid));
+        if (missing.length > 0) throw AppError.badInput(`Unknown channel ids: ${missing.join(', ')}`, { missing });
+        bundle.channels.set(channels);
+      }
+      return this.applyAndAudit(tx, actor, 'bundle', bundle, { ...rest, ...(channelIds ? { channelIds } : {}) }, !id, ['channelIds']);
+    });
+  }
+
+  async savePlan(actor: Actor, id: string | null, fields: PlanFields): Promise<Plan> {
+    return this.db.transaction(async (tx) => {
+      const { bundleId, ...rest } = fields;
+      const bundle = bundleId ? await this.require(tx.em, Bundle, bundleId) : null;
+      const plan = id
+        ? await this.require(tx.em, Plan, id)
+        : tx.em.create(Plan, { bundle: bundle!, name: fields.name!, amountMinor: fields.amountMinor!, currency: fields.currency!, durationDays: fields.durationDays! });
+      if (bundle) plan.bundle = tx.em.getReference(Bundle, bundle.id, { wrapped: true });
+      if (rest.currency) rest.currency = rest.currency.toLowerCase();
+      return this.applyAndAudit(tx, actor, 'plan', plan, { ...rest, ...(bundleId ? { bundleId } : {}) }, !id, ['bundleId']);
+    });
+  }
+
+  async channelsOf(em: EntityManager, bundleId: string): Promise<Channel[]> {
+    const bundle = await this.require(em, Bundle, bundleId, ['channels']);
+    return bundle.channels.getItems();
+  }
+
+  async requirePlan(em: EntityManager, planId: string): Promise<Plan> {
+    return this.require(em, Plan, planId, ['bundle']);
+  }
+
+  private async require<T extends object>(em: EntityManager, entity: new () => T, id: string, populate: string[] = []): Promise<T> {
+    const found = isUuid(id) ? await em.findOne(entity, { id } as never, { populate: populate as never }) : null;
+    if (!found) throw AppError.notFound(entity.name, id);
+    return found;
+  }
+
+  private async assertChatIdFree(tx: Tx, telegramChatId: string, exceptId: string | null): Promise<void> {
+    const other = await tx.em.findOne(Channel, { telegramChatId });
+    if (other && other.id !== exceptId) throw AppError.conflict(`Channel ${telegramChatId} already exists`, { channelId: other.id });
+  }
+
+  private applyAndAudit<T extends { id: string }>(tx: Tx, actor: Actor, subjectType: string, entity: T, fields: object, created: boolean, virtual: string[] = []): T {
+    const before: Record<string, unknown> = {};
+    const after: Record<string, unknown> = {};
+    for (const [key, value] of Object.entries(fields)) {
+      if (value === undefined) continue;
+      if (!virtual.includes(key)) {
+        before[key] = created ? null : (entity as Record<string, unknown>)[key];
+        (entity as Record<string, unknown>)[key] = value;
+      }
+      after[key] = value;
+    }
+    tx.em.persist(entity);
+    recordAudit(tx, actor, { action: `${subjectType}.${created ? 'create' : 'update'}`, subjectType, subjectId: entity.id, before: created ? null : before, after });
+    return entity;
+  }
+}

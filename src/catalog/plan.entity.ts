@@ -1,0 +1,43 @@
+import { Entity, Enum, Index, ManyToOne, Property, type Ref, type Opt } from '@mikro-orm/core';
+import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { BaseEntity } from '../database/base.entity';
+import { Bundle } from './bundle.entity';
+
+export enum CaptureMode {
+  AUTOMATIC = 'AUTOMATIC',
+  MANUAL = 'MANUAL',
+}
+registerEnumType(CaptureMode, { name: 'CaptureMode', description: 'MANUAL authorizes at checkout and captures once access is fulfilled.' });
+
+/** A price for a bundle over a period. Money is integer minor units plus an ISO currency. */
+@ObjectType()
+@Entity({ tableName: 'plans' })
+export class Plan extends BaseEntity {
+  @Index()
+  @ManyToOne({ entity: () => Bundle, ref: true })
+  bundle!: Ref<Bundle>;
+
+  @Field()
+  @Property({ type: 'text' })
+  name!: string;
+
+  @Field(() => Int)
+  @Property({ type: 'integer' })
+  amountMinor!: number;
+
+  @Field({ description: 'ISO 4217, lower case as Stripe uses it.' })
+  @Property({ type: 'varchar', length: 3 })
+  currency!: string;
+
+  @Field(() => Int)
+  @Property({ type: 'integer' })
+  durationDays!: number;
+
+  @Field(() => CaptureMode)
+  @Enum({ items: () => CaptureMode, nativeEnumName: undefined, default: CaptureMode.AUTOMATIC })
+  captureMode: CaptureMode & Opt = CaptureMode.AUTOMATIC;
+
+  @Field(() => Boolean)
+  @Property({ type: 'boolean', default: true })
+  active: boolean & Opt = true;
+}

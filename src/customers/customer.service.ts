@@ -1,0 +1,37 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { recordAudit } from '../audit/audit.service';
+import type { Actor, Database } from '../database/transaction';
+import { AppError } from '../shared/errors';
+import { isUuid } from '../shared/ids';
+import { Customer } from './customer.entity';
+
+export interface CustomerFields { name?: string | null; email?: string | null; phone?: string | null; telegramUserId?: string | null }
+
+const PERSONAL_FIELDS = ['name', 'email', 'phone', 'telegramUserId'] as const;
+
+export class CustomerService {
+  constructor(private readonly db: Database) {}
+
+  async save(actor: Actor, id: string | null, fields: CustomerFields): Promise<Customer> {
+    return this.db.transaction(async (tx) => {
+      const customer = id ? await this.require(tx.em, id) : tx.em.create(Customer, {});
+      if (customer.anonymizedAt) throw AppError.conflict(`Customer ${customer.id} was anonymised and cannot be edited`);
+      const changed: string[] = [];
+      for (const key of PERSONAL_FIELDS) {
+        if (fields[key] === undefined) continue;
+        customer[key] = fields[key] ?? null;
+        changed.push(key);
+      }
+      tx.em.persist(customer);
+      // Personal data stays out of the audit trail: it records which fields changed, not their values.
+      recordAudit(tx, actor, { action: id ? 'customer.update' : 'customer.create', subjectType: 'customer', subjectId: customer.id, after: { changed } });
+      return customer;
+    });
+  }
+
+  async require(em: EntityManager, id: string): Promise<Customer> {
+    const customer = isUuid(id) ? await em.findOne(Customer, id) : null;
+    if (!customer) throw AppError.notFound('Customer', id);
+    return customer;
+  }
+}

@@ -1,0 +1,102 @@
+import type { FakeStripeEngine } from './fake-stripe.engine';
+import { FakeStripeError } from './fake-stripe.errors';
+import { newDispute, newPayout, newRefund } from './fake-stripe.objects';
+import { latestCharge } from './fake-stripe.payment-intents';
+import type { FakeCharge, FakeDispute, FakePayout, FakeRefund, Metadata } from './fake-stripe.types';
+
+export interface RefundInput {
+  charge?: string;
+  paymentIntent?: string;
+  amount?: number;
+  reason?: string;
+  metadata?: Metadata;
+}
+
+/** Refunds what is left of a captured charge; more than what is left is refused, as Stripe does. */
+export function createRefund(engine: FakeStripeEngine, input: RefundInput): FakeRefund {
+  const charge = refundableCharge(engine, input);
+  if (!charge.captured) {
+    throw FakeStripeError.invalidRequest(`Charge ${charge.id} has not been captured; cancel its PaymentIntent to release the hold.`);
+  }
+  const remaining = charge.amount_captured - charge.amount_refunded;
+  if (remaining <= 0) {
+    throw FakeStripeError.invalidRequest(`Charge ${charge.id} has already been refunded.`, 'charge_already_refunded');
+  }
+  const amount = input.amount ?? remaining;
+  if (amount < 1) throw FakeStripeError.invalidParam('amount', 'Refund amount must be at least 1.', 'amount_too_small');
+  if (amount > remaining) {
+    throw FakeStripeError.invalidRequest(
+      `Refund amount (${amount}) is greater than unrefunded amount on charge (${remaining})`,
+      'amount_too_large',
+      'amount',
+    );
+  }
+  const refund = engine.store.refunds.insert(newRefund(charge, amount, engine.now(), input.reason ?? null, input.metadata ?? {}));
+  charge.amount_refunded += amount;
+  charge.refunded = charge.amount_refunded >= charge.amount_captured;
+  charge.refunds.data.unshift(refund);
+  engine.emit('refund.created', refund);
+  engine.emit('charge.refunded', charge);
+  return refund;
+}
+
+function refundableCharge(engine: FakeStripeEngine, input: RefundInput): FakeCharge {
+  if (input.charge) return engine.store.charges.get(input.charge, 'charge');
+  if (!input.paymentIntent) throw FakeStripeError.missingParam('charge');
+  const pi = engine.store.paymentIntents.get(input.paymentIntent, 'payment_intent');
+  const charge = latestCharge(engine, pi);
+  if (pi.status !== 'succeeded' || !charge) {
+    throw FakeStripeError.invalidRequest(
+      `This PaymentIntent (${pi.id}) does not have a successful charge to refund.`,
+      'charge_not_refundable',
+      'payment_intent',
+    );
+  }
+  return charge;
+}
+
+export function disputeCharge(
+  engine: FakeStripeEngine,
+  chargeId: string,
+  options: { amount?: number; reason?: string } = {},
+): FakeDispute {
+  const charge = engine.store.charges.get(chargeId, 'charge');
+  const dispute = engine.store.disputes.insert(
+    newDispute(charge, options.amount ?? charge.amount_captured, options.reason ?? 'fraudulent', engine.now()),
+  );
+  charge.disputed = true;
+  engine.emit('charge.dispute.created', dispute);
+  return dispute;
+}
+
+export interface PayoutInput {
+  status?: FakePayout['status'];
+  amount?: number;
+  currency?: string;
+  failure_code?: string | null;
+  failure_message?: string | null;
+  created?: number | Date;
+  arrival_date?: number | Date;
+}
+
+const toUnix = (value: number | Date): number => (value instanceof Date ? Math.floor(value.getTime() / 1000) : value);
+
+/** A payout as Stripe's balance would have made it; emits payout.<status> for final statuses. */
+export function createPayout(engine: FakeStripeEngine, input: PayoutInput = {}): FakePayout {
+  const created = input.created === undefined ? engine.now() : toUnix(input.created);
+  const status = input.status ?? 'paid';
+  const failed = status === 'failed';
+  const payout = engine.store.payouts.insert(
+    newPayout({
+      created,
+      amount: input.amount ?? 10_000,
+      currency: input.currency ?? 'usd',
+      status,
+      arrivalDate: input.arrival_date === undefined ? created + 2 * 86400 : toUnix(input.arrival_date),
+      failureCode: input.failure_code ?? (failed ? 'account_closed' : null),
+      failureMessage: input.failure_message ?? (failed ? 'The bank account has been closed.' : null),
+    }),
+  );
+  if (status === 'paid' || status === 'failed' || status === 'canceled') engine.emit(`payout.${status}`, payout);
+  return payout;
+}

@@ -1,0 +1,116 @@
+import Stripe from 'stripe';
+import type { Config } from '../config';
+import { toGatewayError } from './gateway.errors';
+import type {
+  CreateCheckoutInput,
+  GatewayCheckoutSession,
+  GatewayIntentStatus,
+  GatewayPaymentIntent,
+  PaymentGateway,
+} from './payment-gateway';
+
+export function createStripeClient(config: Config['stripe']): Stripe {
+  const options: Stripe.StripeConfig = {
+    // The SDK retries with the same idempotency key, so its retries cannot double a write.
+    maxNetworkRetries: config.maxNetworkRetries,
+    timeout: config.timeoutMs,
+    appInfo: { name: 'recoup' },
+  };
+  if (config.apiUrl) {
+    const url = new URL(config.apiUrl);
+    options.host = url.hostname;
+    options.port = url.port || (url.protocol === 'https:' ? '443' : '80');
+    options.protocol = url.protocol.replace(':', '') as 'http' | 'https';
+  }
+  return new Stripe(config.secretKey, options);
+}
+
+const idOf = (value: string | { id: string } | null | undefined): string | null =>
+  value == null ? null : typeof value === 'string' ? value : value.id;
+
+export function mapPaymentIntent(pi: Stripe.PaymentIntent): GatewayPaymentIntent {
+  return {
+    id: pi.id,
+    status: pi.status as GatewayIntentStatus,
+    amountMinor: pi.amount,
+    amountReceivedMinor: pi.amount_received ?? 0,
+    currency: pi.currency,
+    paymentId: pi.metadata?.paymentId ?? null,
+    lastErrorCode: pi.last_payment_error?.decline_code ?? pi.last_payment_error?.code ?? null,
+    lastErrorMessage: pi.last_payment_error?.message ?? null,
+    latestChargeId: idOf(pi.latest_charge as string | { id: string } | null),
+  };
+}
+
+export function mapCheckoutSession(session: Stripe.Checkout.Session): GatewayCheckoutSession {
+  return {
+    id: session.id,
+    url: session.url,
+    status: (session.status ?? 'open') as GatewayCheckoutSession['status'],
+    paymentStatus: session.payment_status as GatewayCheckoutSession['paymentStatus'],
+    paymentIntentId: idOf(session.payment_intent as string | { id: string } | null),
+    paymentId: session.metadata?.paymentId ?? session.client_reference_id ?? null,
+    expiresAt: new Date(session.expires_at * 1000),
+  };
+}
+
+export class StripeGateway implements PaymentGateway {
+  constructor(
+    readonly stripe: Stripe,
+    readonly mode: 'LIVE' | 'TEST' | 'SANDBOX',
+  ) {}
+
+  async createCheckoutSession(input: CreateCheckoutInput): Promise<GatewayCheckoutSession> {
+    return this.call(async () =>
+      mapCheckoutSession(
+        await this.stripe.checkout.sessions.create(
+          {
+            mode: 'payment',
+            client_reference_id: input.paymentId,
+            metadata: { paymentId: input.paymentId },
+            payment_intent_data: {
+              metadata: { paymentId: input.paymentId },
+              capture_method: input.manualCapture ? 'manual' : 'automatic',
+            },
+            line_items: [
+              {
+                quantity: 1,
+                price_data: { currency: input.currency, unit_amount: input.amountMinor, product_data: { name: input.productName } },
+              },
+            ],
+            customer_email: input.customerEmail ?? undefined,
+            expires_at: Math.floor(input.expiresAt.getTime() / 1000),
+            success_url: input.successUrl,
+            cancel_url: input.cancelUrl,
+          },
+          { idempotencyKey: input.idempotencyKey },
+        ),
+      ),
+    );
+  }
+
+  async retrieveCheckoutSession(id: string): Promise<GatewayCheckoutSession> {
+    return this.call(async () => mapCheckoutSession(await this.stripe.checkout.sessions.retrieve(id)));
+  }
+
+  async retrievePaymentIntent(id: string): Promise<GatewayPaymentIntent> {
+    return this.call(async () => mapPaymentIntent(await this.stripe.paymentIntents.retrieve(id)));
+  }
+
+  async ping(): Promise<boolean> {
+    try {
+      await this.stripe.paymentIntents.list({ limit: 1 });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private async call<T>(fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw toGatewayError(error);
+    }
+  }
+}

@@ -1,0 +1,142 @@
+import { LockMode } from '@mikro-orm/core';
+import type { Database, Tx } from '../database/transaction';
+import type { Logger } from '../shared/logger';
+import { retryDelayMs } from '../shared/backoff';
+import { GatewayEvent } from './gateway-event.entity';
+
+export interface IncomingEvent {
+  gateway: string;
+  eventId: string;
+  type: string;
+  payload: Record<string, unknown>;
+}
+
+/** Applies one stored event inside the intake transaction and says what it did. */
+export type EventApplier = (tx: Tx, event: GatewayEvent) => Promise<string>;
+
+export type IntakeResult = { status: 'processed' | 'duplicate'; outcome: string | null };
+
+export interface IntakeHooks {
+  onOutcome?(gateway: string, outcome: 'processed' | 'duplicate' | 'failed'): void;
+  /** Called in the failure's transaction when an event has used up its attempts. */
+  onGaveUp?(tx: Tx, event: GatewayEvent): Promise<void>;
+}
+
+/**
+ * DESIGN rule 2: the event row and its effect commit together, and the caller answers 2xx only
+ * after that. A failure rolls the effect back, records the error on the event row in a separate
+ * transaction (so the retry job can find it) and rethrows so the route answers 5xx.
+ */
+export class WebhookIntake {
+  private readonly appliers = new Map<string, EventApplier>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly logger: Logger,
+    private readonly maxAttempts: number,
+    private readonly hooks: IntakeHooks = {},
+  ) {}
+
+  register(gateway: string, applier: EventApplier): void {
+    this.appliers.set(gateway, applier);
+  }
+
+  async receive(incoming: IncomingEvent): Promise<IntakeResult> {
+    try {
+      const result = await this.db.transaction(async (tx) => {
+        await this.insertIfNew(tx, incoming);
+        const event = await tx.em.findOneOrFail(
+          GatewayEvent,
+          { gateway: incoming.gateway, eventId: incoming.eventId },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        );
+        if (event.processedAt) return { status: 'duplicate', outcome: event.outcome } as const;
+        return { status: 'processed', outcome: await this.apply(tx, event) } as const;
+      });
+      this.hooks.onOutcome?.(incoming.gateway, result.status);
+      return result;
+    } catch (error) {
+      this.hooks.onOutcome?.(incoming.gateway, 'failed');
+      await this.recordFailure(incoming, error);
+      throw error;
+    }
+  }
+
+  /** Re-applies failed events whose next attempt is due. Bounded; safe on several instances. */
+  async retryDue(limit: number): Promise<{ retried: number; succeeded: number; failed: number }> {
+    const now = this.db.clock.now();
+    const due: Array<{ id: string }> = await this.db
+      .fork()
+      .execute(
+        `select id from gateway_events where processed_at is null and next_attempt_at <= ? order by next_attempt_at limit ?`,
+        [now, limit],
+      );
+    let succeeded = 0;
+    let failed = 0;
+    for (const { id } of due) {
+      try {
+        const done = await this.db.transaction(async (tx) => {
+          const rows: Array<{ id: string }> = await tx.em.execute(
+            `select id from gateway_events where id = ? and processed_at is null for update skip locked`,
+            [id],
+          );
+          if (rows.length === 0) return false;
+          const event = await tx.em.findOneOrFail(GatewayEvent, id);
+          await this.apply(tx, event);
+          return true;
+        });
+        if (done) succeeded++;
+      } catch (error) {
+        failed++;
+        const event = await this.db.fork().findOne(GatewayEvent, id);
+        if (event) await this.recordFailure(event, error);
+      }
+    }
+    return { retried: due.length, succeeded, failed };
+  }
+
+  private async apply(tx: Tx, event: GatewayEvent): Promise<string> {
+    const applier = this.appliers.get(event.gateway);
+    const outcome = applier ? await applier(tx, event) : 'ignored: no handler for this gateway';
+    event.processedAt = tx.clock.now();
+    event.outcome = outcome.slice(0, 500);
+    event.attempts += 1;
+    event.lastError = null;
+    event.nextAttemptAt = null;
+    return outcome;
+  }
+
+  private async insertIfNew(tx: Tx, incoming: IncomingEvent): Promise<void> {
+    const now = tx.clock.now();
+    // A concurrent delivery of the same event waits on the unique index, then does nothing.
+    await tx.em.execute(
+      `insert into gateway_events (id, gateway, event_id, type, payload, received_at, attempts, created_at, updated_at)
+       values (gen_random_uuid(), ?, ?, ?, ?, ?, 0, ?, ?) on conflict (gateway, event_id) do nothing`,
+      [incoming.gateway, incoming.eventId, incoming.type, JSON.stringify(incoming.payload), now, now, now],
+    );
+  }
+
+  private async recordFailure(incoming: IncomingEvent, error: unknown): Promise<void> {
+    const message = error instanceof Error ? error.message : String(error);
+    this.logger.warn({ gateway: incoming.gateway, eventId: incoming.eventId, type: incoming.type, err: message }, 'gateway event failed');
+    try {
+      await this.db.transaction(async (tx) => {
+        await this.insertIfNew(tx, incoming);
+        const event = await tx.em.findOneOrFail(
+          GatewayEvent,
+          { gateway: incoming.gateway, eventId: incoming.eventId },
+          { lockMode: LockMode.PESSIMISTIC_WRITE },
+        );
+        if (event.processedAt) return;
+        event.attempts += 1;
+        event.lastError = message.slice(0, 1000);
+        const spent = event.attempts >= this.maxAttempts;
+        event.nextAttemptAt = spent ? null : new Date(tx.clock.now().getTime() + retryDelayMs(event.attempts));
+        if (spent) await this.hooks.onGaveUp?.(tx, event);
+      });
+    } catch (recordError) {
+      // The gateway will redeliver: the event is not lost even if we cannot write it down now.
+      this.logger.error({ err: recordError, eventId: incoming.eventId }, 'could not record gateway event failure');
+    }
+  }
+}

@@ -1,0 +1,64 @@
+import type { Config } from '../config';
+import type { Database } from '../database/transaction';
+import type { PaymentGateway } from '../gateway/payment-gateway';
+import type { AppPubSub } from '../graphql/pubsub';
+import type { JobStatus, Scheduler } from '../jobs/scheduler';
+
+export interface ComponentCheck {
+  ok: boolean;
+  latencyMs: number;
+  error: string | null;
+}
+
+export interface SystemHealthReport {
+  ok: boolean;
+  database: ComponentCheck;
+  scheduler: ComponentCheck & { backend: string };
+  jobs: JobStatus[];
+  gatewayMode: PaymentGateway['mode'];
+  pubsubMode: AppPubSub['mode'];
+  sandbox: boolean;
+  checkedAt: Date;
+}
+
+async function timed(check: () => Promise<unknown>, timeoutMs = 3000): Promise<ComponentCheck> {
+  const started = Date.now();
+  try {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    });
+    const result = await Promise.race([check(), timeout]).finally(() => clearTimeout(timer));
+    if (result === false) throw new Error('check failed');
+    return { ok: true, latencyMs: Date.now() - started, error: null };
+  } catch (error) {
+    return { ok: false, latencyMs: Date.now() - started, error: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+export class HealthService {
+  constructor(private readonly deps: { config: Config; db: Database; scheduler: Scheduler; gateway: PaymentGateway; pubsub: AppPubSub }) {}
+
+  async readiness(): Promise<{ ok: boolean; database: ComponentCheck; scheduler: ComponentCheck }> {
+    const [database, scheduler] = await Promise.all([
+      timed(() => this.deps.db.fork().execute('select 1')),
+      timed(() => this.deps.scheduler.ping()),
+    ]);
+    return { ok: database.ok && scheduler.ok, database, scheduler };
+  }
+
+  async report(): Promise<SystemHealthReport> {
+    const ready = await this.readiness();
+    const jobs = ready.scheduler.ok ? await this.deps.scheduler.status().catch(() => []) : [];
+    return {
+      ok: ready.ok,
+      database: ready.database,
+      scheduler: { ...ready.scheduler, backend: this.deps.scheduler.backendKind },
+      jobs,
+      gatewayMode: this.deps.gateway.mode,
+      pubsubMode: this.deps.pubsub.mode,
+      sandbox: this.deps.config.sandbox,
+      checkedAt: new Date(),
+    };
+  }
+}

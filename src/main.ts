@@ -1,0 +1,66 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import { startApp, type RecoupApp } from './app';
+import { ConfigError, loadConfig, type Config } from './config';
+import { startEmbeddedPostgres } from './database/embedded';
+import { startFakeStripe } from './gateway/fake/fake-stripe.server';
+import { createLogger, type Logger } from './shared/logger';
+import { startFakeTelegram } from './telegram/fake/fake-telegram.server';
+
+type Closer = () => Promise<unknown>;
+
+/**
+ * Sandbox mode (development, no STRIPE_SECRET_KEY): the same fake Stripe and Telegram servers the
+ * tests use, on loopback. Checkout URLs open the fake's pay page, which sends signed webhooks back.
+ */
+async function startSandbox(config: Config, logger: Logger, closers: Closer[]): Promise<Config> {
+  const webhookSecret = `whsec_${randomBytes(24).toString('hex')}`;
+  const stripe = await startFakeStripe({ webhookUrl: `http://127.0.0.1:${config.port}/webhooks/stripe`, webhookSecret });
+  const telegram = await startFakeTelegram({ botToken: config.telegram.botToken });
+  closers.push(() => stripe.close(), () => telegram.close());
+  logger.warn(
+    { fakeStripe: stripe.url, fakeTelegram: telegram.url },
+    'SANDBOX MODE: no STRIPE_SECRET_KEY, so Recoup talks to built-in fake Stripe and Telegram servers. No real money moves. Set STRIPE_SECRET_KEY to leave sandbox mode.',
+  );
+  return {
+    ...config,
+    stripe: { ...config.stripe, apiUrl: stripe.url, webhookSecret },
+    telegram: { ...config.telegram, apiUrl: telegram.url },
+  };
+}
+
+async function main(): Promise<void> {
+  let config = loadConfig();
+  const logger = createLogger(config.logLevel);
+  const closers: Closer[] = [];
+  let app: RecoupApp | undefined;
+
+  const shutdown = async (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    await app?.stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+    for (const close of closers.reverse()) await close().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    const embedded = await startEmbeddedPostgres({ dataDir: config.embeddedDataDir, persistent: true, logger });
+    closers.push(() => embedded.stop());
+    databaseUrl = embedded.url;
+    logger.info({ dataDir: config.embeddedDataDir }, 'no DATABASE_URL: using the embedded PostgreSQL');
+  }
+  if (config.sandbox) config = await startSandbox(config, logger, closers);
+  app = await startApp({ config, databaseUrl, logger });
+  logger.info({ graphql: `${config.publicUrl}/graphql` }, 'GraphQL ready');
+}
+
+main().catch((error: unknown) => {
+  if (error instanceof ConfigError) {
+    console.error(error.message);
+  } else {
+    console.error(error);
+  }
+  process.exit(1);
+});

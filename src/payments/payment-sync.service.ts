@@ -1,0 +1,84 @@
+import type { Actor, Tx } from '../database/transaction';
+import type { GatewayPaymentIntent } from '../gateway/payment-gateway';
+import { isAppError } from '../shared/errors';
+import { isUuid } from '../shared/ids';
+import { Payment } from './payment.entity';
+import { PaymentStatus } from './payment-status';
+import type { PaymentTransitions, TransitionOptions } from './payment-transitions.service';
+
+/** Stripe's PaymentIntent status in our terms; null while the payment is still in flight. */
+export function statusForIntent(intent: GatewayPaymentIntent): PaymentStatus | null {
+  switch (intent.status) {
+    case 'succeeded':
+      return PaymentStatus.SUCCEEDED;
+    case 'requires_capture':
+      return PaymentStatus.AUTHORIZED;
+    case 'canceled':
+      return PaymentStatus.CANCELLED;
+    case 'requires_payment_method':
+      return intent.lastErrorCode || intent.lastErrorMessage ? PaymentStatus.FAILED : null;
+    default:
+      return null;
+  }
+}
+
+export interface PaymentRef {
+  paymentId?: string | null;
+  stripePaymentIntentId?: string | null;
+  stripeCheckoutSessionId?: string | null;
+}
+
+/**
+ * Applies what the gateway says happened to our payments. Gateway-agnostic: the Stripe event
+ * mapper in src/gateway/ translates events into these calls. Each method runs inside the
+ * webhook's transaction and returns a short outcome for the GatewayEvent record.
+ */
+export class PaymentSync {
+  constructor(private readonly transitions: PaymentTransitions) {}
+
+  async find(tx: Tx, ref: PaymentRef): Promise<Payment | null> {
+    const or: Array<Record<string, string>> = [];
+    if (ref.paymentId) or.push({ id: ref.paymentId });
+    if (ref.stripePaymentIntentId) or.push({ stripePaymentIntentId: ref.stripePaymentIntentId });
+    if (ref.stripeCheckoutSessionId) or.push({ stripeCheckoutSessionId: ref.stripeCheckoutSessionId });
+    if (or.length === 0) return null;
+    // A metadata id that is not a UUID would make Postgres reject the whole query.
+    const valid = or.filter((c) => !c.id || isUuid(c.id));
+    if (valid.length === 0) return null;
+    return tx.em.findOne(Payment, { $or: valid });
+  }
+
+  attachIntent(payment: Payment, stripePaymentIntentId: string | null): void {
+    if (stripePaymentIntentId && !payment.stripePaymentIntentId) payment.stripePaymentIntentId = stripePaymentIntentId;
+  }
+
+  async syncToIntent(tx: Tx, actor: Actor, payment: Payment, intent: GatewayPaymentIntent, reason: string): Promise<string> {
+    this.attachIntent(payment, intent.id);
+    const target = statusForIntent(intent);
+    if (!target) return `no change: intent ${intent.status}`;
+    return this.moveTo(tx, actor, payment, target, {
+      reason,
+      failureCode: intent.lastErrorCode,
+      failureMessage: intent.lastErrorMessage,
+    });
+  }
+
+  async recordRefund(tx: Tx, actor: Actor, payment: Payment, refundedMinor: number, reason: string): Promise<string> {
+    // Refund totals only grow; an older event carrying a smaller total changes nothing.
+    payment.refundedMinor = Math.max(payment.refundedMinor, refundedMinor);
+    if (payment.refundedMinor < payment.amountMinor) return `partial refund recorded: ${payment.refundedMinor}`;
+    return this.moveTo(tx, actor, payment, PaymentStatus.REFUNDED, { reason });
+  }
+
+  /** A refused transition from a gateway event is recorded, not retried: redelivery cannot change it. */
+  async moveTo(tx: Tx, actor: Actor, payment: Payment, target: PaymentStatus, options: TransitionOptions): Promise<string> {
+    try {
+      const result = await this.transitions.transition(tx, actor, payment.id, target, options);
+      if (result.outcome === 'applied') return `${result.from} -> ${target}`;
+      return `${result.outcome}: already ${result.payment.status}`;
+    } catch (error) {
+      if (isAppError(error) && error.code === 'INVALID_TRANSITION') return `refused: ${error.message}`;
+      throw error;
+    }
+  }
+}

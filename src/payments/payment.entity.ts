@@ -1,0 +1,125 @@
+import { Entity, Enum, Index, ManyToOne, OptionalProps, Property, type Ref, type Opt } from '@mikro-orm/core';
+import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
+import { Bundle } from '../catalog/bundle.entity';
+import { CaptureMode } from '../catalog/plan.entity';
+import { Plan } from '../catalog/plan.entity';
+import { Customer } from '../customers/customer.entity';
+import { BaseEntity } from '../database/base.entity';
+import { PaymentStatus } from './payment-status';
+
+registerEnumType(PaymentStatus, { name: 'PaymentStatus' });
+
+/**
+ * `status` and the status timestamps are written only by PaymentTransitions (the state machine).
+ * Partial indexes serve the sweeps: they touch the rows that need work, not the table.
+ */
+@ObjectType()
+@Entity({ tableName: 'payments' })
+@Index({ name: 'payments_open_by_age', expression: `create index "payments_open_by_age" on "payments" ("created_at") where "status" in ('PENDING', 'FAILED')` })
+@Index({ name: 'payments_customer_bundle_open', expression: `create index "payments_customer_bundle_open" on "payments" ("customer_id", "bundle_id") where "status" in ('PENDING', 'FAILED')` })
+@Index({ properties: ['createdAt', 'id'] })
+export class Payment extends BaseEntity {
+  [OptionalProps]?: 'customerId' | 'planId' | 'bundleId';
+
+  @Index()
+  @ManyToOne({ entity: () => Customer, ref: true })
+  customer!: Ref<Customer>;
+
+  @ManyToOne({ entity: () => Plan, ref: true })
+  plan!: Ref<Plan>;
+
+  /** Denormalised from the plan: the pending-payment rules are per customer and bundle. */
+  @ManyToOne({ entity: () => Bundle, ref: true })
+  bundle!: Ref<Bundle>;
+
+  @Field(() => Int)
+  @Property({ type: 'integer' })
+  amountMinor!: number;
+
+  @Field()
+  @Property({ type: 'varchar', length: 3 })
+  currency!: string;
+
+  @Field(() => PaymentStatus)
+  @Enum({ items: () => PaymentStatus, default: PaymentStatus.PENDING })
+  status: PaymentStatus & Opt = PaymentStatus.PENDING;
+
+  @Field(() => CaptureMode)
+  @Enum({ items: () => CaptureMode, default: CaptureMode.AUTOMATIC })
+  captureMode: CaptureMode & Opt = CaptureMode.AUTOMATIC;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true, unique: true })
+  stripeCheckoutSessionId: string | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true, unique: true })
+  stripePaymentIntentId: string | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  checkoutUrl: string | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  checkoutExpiresAt: Date | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  failureCode: string | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  failureMessage: string | null = null;
+
+  @Field(() => Int)
+  @Property({ type: 'integer', default: 0 })
+  refundedMinor: number & Opt = 0;
+
+  @Field(() => Date)
+  @Property({ type: 'timestamptz', defaultRaw: 'now()' })
+  statusChangedAt: Date & Opt = new Date();
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  authorizedAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  succeededAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  failedAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  expiredAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  cancelledAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  refundedAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  disputedAt: Date | null = null;
+
+  @Field(() => ID)
+  get customerId(): string {
+    return this.customer.id;
+  }
+
+  @Field(() => ID)
+  get planId(): string {
+    return this.plan.id;
+  }
+
+  @Field(() => ID)
+  get bundleId(): string {
+    return this.bundle.id;
+  }
+}

@@ -1,0 +1,87 @@
+import { AlertService } from './alerts/alert.service';
+import { AlertSeverity, AlertType } from './alerts/alert.types';
+import { CatalogService } from './catalog/catalog.service';
+import type { Config } from './config';
+import { CustomerService } from './customers/customer.service';
+import type { Orm } from './database/orm';
+import { Database } from './database/transaction';
+import { StripeEventHandler } from './gateway/stripe-events';
+import { WebhookIntake } from './gateway/webhook-intake.service';
+import type { PaymentGateway } from './gateway/payment-gateway';
+import type { AppPubSub } from './graphql/pubsub';
+import { HealthService } from './http/health.service';
+import { Metrics } from './http/metrics';
+import { gatewayEventRetryJob } from './gateway/gateway-events-retry.job';
+import type { Scheduler } from './jobs/scheduler';
+import { PaymentService } from './payments/payment.service';
+import { PaymentSync } from './payments/payment-sync.service';
+import { PaymentTransitions } from './payments/payment-transitions.service';
+import type { Clock } from './shared/clock';
+import type { Logger } from './shared/logger';
+
+export interface Services {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  orm: Orm;
+  db: Database;
+  pubsub: AppPubSub;
+  gateway: PaymentGateway;
+  scheduler: Scheduler;
+  metrics: Metrics;
+  health: HealthService;
+  alerts: AlertService;
+  catalog: CatalogService;
+  customers: CustomerService;
+  transitions: PaymentTransitions;
+  payments: PaymentService;
+  paymentSync: PaymentSync;
+  intake: WebhookIntake;
+}
+
+export interface Infrastructure {
+  config: Config;
+  clock: Clock;
+  logger: Logger;
+  orm: Orm;
+  pubsub: AppPubSub;
+  gateway: PaymentGateway;
+  scheduler: Scheduler;
+  metrics: Metrics;
+}
+
+/** The composition root: every service built once, with its collaborators passed in. */
+export function createServices(infra: Infrastructure): Services {
+  const { config, clock, logger, orm, pubsub, gateway, scheduler, metrics } = infra;
+  const db = new Database(orm.em, pubsub, clock, logger);
+  const alerts = new AlertService(db);
+  const catalog = new CatalogService(db);
+  const customers = new CustomerService(db);
+  const transitions = new PaymentTransitions();
+  const paymentSync = new PaymentSync(transitions);
+  const payments = new PaymentService(db, gateway, transitions, catalog, customers, alerts, {
+    successUrl: config.stripe.checkoutSuccessUrl,
+    cancelUrl: config.stripe.checkoutCancelUrl,
+    expiryMinutes: config.payments.checkoutExpiryMinutes,
+  });
+  const intake = new WebhookIntake(db, logger, config.jobs.gatewayEventMaxAttempts, {
+    onOutcome: (gateway, outcome) => metrics.webhookEvents.inc({ gateway, outcome }),
+    onGaveUp: async (tx, event) => {
+      await alerts.raise(tx, {
+        type: AlertType.GATEWAY_EVENT_FAILED,
+        severity: AlertSeverity.HIGH,
+        title: `Gave up applying ${event.gateway} event ${event.type}`,
+        detail: `Event ${event.eventId} failed ${event.attempts} times; last error: ${event.lastError}`,
+        subjectType: 'gateway_event',
+        subjectId: event.id,
+      });
+    },
+  });
+  const stripeEvents = new StripeEventHandler(gateway, paymentSync, alerts);
+  intake.register('stripe', (tx, event) => stripeEvents.apply(tx, event));
+  const health = new HealthService({ config, db, scheduler, gateway, pubsub });
+
+  scheduler.define(gatewayEventRetryJob(intake, config.jobs.gatewayEventRetryEvery));
+
+  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, paymentSync, intake };
+}

@@ -1,0 +1,6 @@
+/** PubSub topics. Payloads are plain JSON (they may cross processes through Postgres NOTIFY). */
+export const Topic = {
+  ALERT_RAISED: 'ALERT_RAISED',
+  PAYMENT_STATUS_CHANGED: 'PAYMENT_STATUS_CHANGED',
+} as const;
+export type Topic = (typeof Topic)[keyof typeof Topic];
