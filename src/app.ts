@@ -50,8 +50,9 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
   const pubsub = config.pubsub === 'postgres' ? await createPostgresPubSub(databaseUrl, logger) : createMemoryPubSub();
   const stripe = createStripeClient(config.stripe);
   const gateway = new StripeGateway(stripe, gatewayMode(config));
-  let services: Services | undefined;
-  const metrics = new Metrics(async () => (services ? services.alerts.openCountsBySeverity(services.db.fork()) : {}));
+  // The gauge of open alerts reads through services, which are built after metrics.
+  const built: { services?: Services } = {};
+  const metrics = new Metrics(async () => (built.services ? built.services.alerts.openCountsBySeverity(built.services.db.fork()) : {}));
   const scheduler = new Scheduler({
     backend: config.agendaMongoUrl ? { kind: 'mongo', url: config.agendaMongoUrl } : { kind: 'postgres', connectionString: databaseUrl },
     timezone: config.scheduleTimezone,
@@ -62,7 +63,8 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
       metrics.jobDuration.observe({ job: name }, ms / 1000);
     },
   });
-  services = createServices({ config, clock, logger, orm, pubsub, gateway, scheduler, metrics });
+  const services = createServices({ config, clock, logger, orm, pubsub, gateway, scheduler, metrics });
+  built.services = services;
 
   const httpServer = createServer();
   const app = createExpressApp(services, new StripeWebhookVerifier(stripe, config.stripe.webhookSecret));

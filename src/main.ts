@@ -29,15 +29,24 @@ async function startSandbox(config: Config, logger: Logger, closers: Closer[]): 
   };
 }
 
+/** Development with no credentials configured: mint an ADMIN API key for this run and say so. */
+function withDevCredentials(config: Config, logger: Logger): Config {
+  const { auth } = config;
+  if (config.env === 'production' || auth.jwtSecret || auth.jwksUrl || auth.apiKeys.length > 0) return config;
+  const key = `dev-${randomBytes(18).toString('hex')}`;
+  logger.warn({ apiKey: key, header: 'x-api-key' }, 'DEVELOPMENT: no AUTH_JWT_SECRET or API_KEYS set; use this ADMIN API key for this run (send it as the x-api-key header)');
+  return { ...config, auth: { ...auth, apiKeys: [{ name: 'dev', role: 'ADMIN', key }] } };
+}
+
 async function main(): Promise<void> {
   let config = loadConfig();
   const logger = createLogger(config.logLevel);
   const closers: Closer[] = [];
-  let app: RecoupApp | undefined;
+  const running: { app?: RecoupApp } = {};
 
   const shutdown = async (signal: string) => {
     logger.info({ signal }, 'shutting down');
-    await app?.stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+    await running.app?.stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
     for (const close of closers.reverse()) await close().catch(() => undefined);
     process.exit(0);
   };
@@ -52,7 +61,8 @@ async function main(): Promise<void> {
     logger.info({ dataDir: config.embeddedDataDir }, 'no DATABASE_URL: using the embedded PostgreSQL');
   }
   if (config.sandbox) config = await startSandbox(config, logger, closers);
-  app = await startApp({ config, databaseUrl, logger });
+  config = withDevCredentials(config, logger);
+  running.app = await startApp({ config, databaseUrl, logger });
   logger.info({ graphql: `${config.publicUrl}/graphql` }, 'GraphQL ready');
 }
 

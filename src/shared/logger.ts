@@ -8,7 +8,7 @@ export function createLogger(level: string, base: Record<string, unknown> = {}):
     level,
     base: { service: 'recoup', ...base },
     redact: {
-      paths: ['*.authorization', '*.Authorization', '*.apiKey', '*.secret', '*.token', 'req.headers', 'body', 'rawBody'],
+      paths: ['*.authorization', '*.Authorization', '*.secret', '*.token', 'req.headers', 'body', 'rawBody'],
       censor: '[redacted]',
     },
     timestamp: pino.stdTimeFunctions.isoTime,
