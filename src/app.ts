@@ -78,7 +78,11 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
     httpServer.listen(config.port, config.host, () => resolve());
   });
   const port = (httpServer.address() as AddressInfo).port;
-  if (options.startJobs !== false) await scheduler.start();
+  if (options.startJobs !== false) {
+    await scheduler.start();
+    // Deliveries a previous process owed when it stopped (or died) go out now, not at the next sweep.
+    void services.recoverySweep.run('startup').catch((error: unknown) => logger.error({ err: error }, 'start-up recovery sweep failed'));
+  }
 
   const url = `http://127.0.0.1:${port}`;
   logger.info({ url, gatewayMode: gateway.mode, pubsub: pubsub.mode, scheduler: scheduler.backendKind }, 'recoup is up');
@@ -89,6 +93,7 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
     port,
     stop: async () => {
       await graphql.stop();
+      await services.dispatcher.stop();
       await scheduler.stop();
       await pubsub.close();
       await orm.close(true);

@@ -60,6 +60,19 @@ export interface Config {
   payments: {
     checkoutExpiryMinutes: number;
   };
+  delivery: {
+    linkTtlHours: number;
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffCapMs: number;
+    /** How long a claim lasts; a worker that dies releases its claim when this runs out. */
+    leaseMs: number;
+    /** A fresh PENDING delivery the periodic sweep leaves to the immediate dispatch. */
+    graceMs: number;
+    sweepEvery: string;
+    concurrency: number;
+    telegramTimeoutMs: number;
+  };
 }
 
 type Env = Record<string, string | undefined>;
@@ -218,6 +231,17 @@ export function loadConfig(env: Env = process.env): Config {
     },
     payments: {
       checkoutExpiryMinutes: r.int('CHECKOUT_EXPIRY_MINUTES', 30, 30, 1440),
+    },
+    delivery: {
+      linkTtlHours: r.int('INVITE_LINK_TTL_HOURS', 24, 1, 24),
+      maxAttempts: r.int('DELIVERY_MAX_ATTEMPTS', 5, 1, 50),
+      backoffBaseMs: r.int('DELIVERY_BACKOFF_BASE_MS', 5_000, 10, 3_600_000),
+      backoffCapMs: r.int('DELIVERY_BACKOFF_CAP_MS', 300_000, 10, 86_400_000),
+      leaseMs: r.int('DELIVERY_LEASE_MS', 30_000, 1_000, 600_000),
+      graceMs: r.int('DELIVERY_GRACE_MS', 120_000, 0, 3_600_000),
+      sweepEvery: r.str('DELIVERY_SWEEP_EVERY', '5 minutes')!,
+      concurrency: r.int('DELIVERY_CONCURRENCY', 8, 1, 64),
+      telegramTimeoutMs: r.int('TELEGRAM_TIMEOUT_MS', 10_000, 100, 60_000),
     },
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

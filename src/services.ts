@@ -1,3 +1,4 @@
+import { InviteLinkService } from './access/invite-link.service';
 import { AlertService } from './alerts/alert.service';
 import { AlertSeverity, AlertType } from './alerts/alert.types';
 import { CatalogService } from './catalog/catalog.service';
@@ -13,6 +14,12 @@ import { HealthService } from './http/health.service';
 import { Metrics } from './http/metrics';
 import { gatewayEventRetryJob } from './gateway/gateway-events-retry.job';
 import type { Scheduler } from './jobs/scheduler';
+import { DeliveryDispatcher } from './delivery/delivery-dispatcher';
+import { DeliveryService } from './delivery/delivery.service';
+import { RecoverySweep } from './delivery/recovery-sweep';
+import { recoverySweepJob } from './delivery/recovery-sweep.job';
+import { deliverWhenPaid } from './delivery/delivery-triggers';
+import { TelegramClient } from './telegram/telegram.client';
 import { PaymentService } from './payments/payment.service';
 import { PaymentSync } from './payments/payment-sync.service';
 import { PaymentTransitions } from './payments/payment-transitions.service';
@@ -37,6 +44,10 @@ export interface Services {
   payments: PaymentService;
   paymentSync: PaymentSync;
   intake: WebhookIntake;
+  telegram: TelegramClient;
+  delivery: DeliveryService;
+  dispatcher: DeliveryDispatcher;
+  recoverySweep: RecoverySweep;
 }
 
 export interface Infrastructure {
@@ -83,5 +94,13 @@ export function createServices(infra: Infrastructure): Services {
 
   scheduler.define(gatewayEventRetryJob(intake, config.jobs.gatewayEventRetryEvery));
 
-  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, paymentSync, intake };
+  const telegram = new TelegramClient({ apiUrl: config.telegram.apiUrl, botToken: config.telegram.botToken, timeoutMs: config.delivery.telegramTimeoutMs });
+  const links = new InviteLinkService(db, telegram, config.delivery.linkTtlHours);
+  const delivery = new DeliveryService(db, telegram, links, catalog, alerts, config.delivery, logger.child({ component: 'delivery' }));
+  const dispatcher = new DeliveryDispatcher(delivery, config.delivery.concurrency, logger);
+  const recoverySweep = new RecoverySweep(db, delivery, dispatcher, alerts, logger.child({ component: 'recovery-sweep' }));
+  deliverWhenPaid(transitions, delivery, dispatcher);
+  scheduler.define(recoverySweepJob(recoverySweep, config.delivery.sweepEvery));
+
+  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, paymentSync, intake, telegram, delivery, dispatcher, recoverySweep };
 }

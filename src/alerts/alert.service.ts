@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor, Database, Tx } from '../database/transaction';
 import { recordAudit } from '../audit/audit.service';
 import { AppError } from '../shared/errors';
+import { isUuid } from '../shared/ids';
 import { Topic } from '../shared/topics';
 import { Alert } from './alert.entity';
 import { AlertSeverity, AlertType, SEVERITY_RANK } from './alert.types';
@@ -54,6 +55,7 @@ export class AlertService {
 
   /** Resolving twice is not an error: the first resolution stands and is returned. */
   async resolve(actor: Actor, alertId: string, note: string | null): Promise<Alert> {
+    if (!isUuid(alertId)) throw AppError.notFound('Alert', alertId);
     return this.db.transaction(async (tx) => {
       const alert = await tx.em.findOne(Alert, alertId, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!alert) throw AppError.notFound('Alert', alertId);

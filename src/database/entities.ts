@@ -1,3 +1,4 @@
+import { InviteLink } from '../access/invite-link.entity';
 import { Alert } from '../alerts/alert.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
 import { Bundle } from '../catalog/bundle.entity';
@@ -8,4 +9,4 @@ import { GatewayEvent } from '../gateway/gateway-event.entity';
 import { Payment } from '../payments/payment.entity';
 
 /** Listed, not discovered by glob: the same list works under tsc output, swc and jest. */
-export const ENTITIES = [Customer, Channel, Bundle, Plan, Payment, GatewayEvent, Alert, AuditEntry];
+export const ENTITIES = [Customer, Channel, Bundle, Plan, Payment, GatewayEvent, Alert, AuditEntry, InviteLink];

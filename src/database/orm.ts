@@ -1,13 +1,13 @@
 import { defineConfig, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { MIGRATIONS } from '../../migrations';
-import { AGENDA_POSTGRES_TABLE } from '../jobs/scheduler.backend';
+import { AGENDA_POSTGRES_TABLES } from '../jobs/scheduler.backend';
 import { ENTITIES } from './entities';
 
 export type Orm = MikroORM;
 
 /** Tables another library owns (Agenda's job store); the schema diff must never drop them. */
-export const FOREIGN_TABLES = [AGENDA_POSTGRES_TABLE];
+export const FOREIGN_TABLES = [...AGENDA_POSTGRES_TABLES];
 
 export function ormOptions(databaseUrl: string, poolMax = 20): Options {
   return defineConfig({

@@ -25,6 +25,12 @@ const ALERTS: Partial<Record<string, EventAlert>> = {
   'charge.dispute.created': { type: AlertType.PAYMENT_DISPUTED, severity: AlertSeverity.CRITICAL, title: 'Payment disputed' },
 };
 
+/** Re-read events alert only when Stripe's current state agrees: a decline the customer has since paid past is no exception. */
+const ALERT_ONLY_WHEN: Partial<Record<string, PaymentStatus>> = {
+  'payment_intent.payment_failed': PaymentStatus.FAILED,
+  'payment_intent.canceled': PaymentStatus.CANCELLED,
+};
+
 /**
  * Turns Stripe events into PaymentSync calls. Events may arrive twice or out of order. Where the
  * order matters (a failure, cancel or authorization that may already be stale) we re-read the
@@ -57,7 +63,9 @@ export class StripeEventHandler {
         return this.withPayment(tx, intentRef(object), async (p) => {
           const fresh = await this.gateway.retrievePaymentIntent(String(object.id));
           const outcome = await this.sync.syncToIntent(tx, actor, p, fresh, event.type);
-          await this.raise(tx, event.type, p, fresh.lastErrorMessage ?? fresh.lastErrorCode ?? fresh.status);
+          if (p.status === ALERT_ONLY_WHEN[event.type]) {
+            await this.raise(tx, event.type, p, fresh.lastErrorMessage ?? fresh.lastErrorCode ?? fresh.status);
+          }
           return outcome;
         });
       case 'charge.refunded':

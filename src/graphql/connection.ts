@@ -2,6 +2,7 @@ import type { EntityManager, FilterQuery } from '@mikro-orm/postgresql';
 import { Max, Min } from 'class-validator';
 import { ArgsType, type ClassType, Field, Int, ObjectType } from 'type-graphql';
 import { AppError } from '../shared/errors';
+import { isUuid } from '../shared/ids';
 
 @ObjectType()
 export class PageInfo {
@@ -53,7 +54,8 @@ const encodeCursor = (createdAt: Date, id: string): string => Buffer.from(`${cre
 function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
   const createdAt = new Date(at);
-  if (!id || Number.isNaN(createdAt.getTime())) throw AppError.badInput('Invalid cursor', { cursor });
+  // The id is compared with a uuid column: anything else would fail in Postgres as an internal error.
+  if (!id || !isUuid(id) || Number.isNaN(createdAt.getTime())) throw AppError.badInput('Invalid cursor', { cursor });
   return { createdAt, id };
 }
 

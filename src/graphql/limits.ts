@@ -9,6 +9,7 @@ import {
   type ValidationContext,
 } from 'graphql';
 import { fieldExtensionsEstimator, getComplexity, simpleEstimator } from 'graphql-query-complexity';
+import { AppError } from '../shared/errors';
 
 /** Rejects operations nested deeper than `maxDepth` fields (fragments followed, introspection included). */
 export function depthLimit(maxDepth: number) {
@@ -36,9 +37,9 @@ export function depthLimit(maxDepth: number) {
       OperationDefinition(node) {
         const depth = depthOf(node.selectionSet, 0, new Set());
         if (depth > maxDepth) {
-          context.reportError(
-            new GraphQLError(`Operation depth ${depth} exceeds the limit of ${maxDepth}`, { nodes: [node], extensions: { code: 'BAD_USER_INPUT' } }),
-          );
+          // Apollo recodes validation errors as GRAPHQL_VALIDATION_FAILED; the AppError inside keeps BAD_USER_INPUT through the formatter.
+          const error = AppError.badInput(`Operation depth ${depth} exceeds the limit of ${maxDepth}`, { depth, max: maxDepth });
+          context.reportError(new GraphQLError(error.message, { nodes: [node], originalError: error, extensions: { code: error.code } }));
         }
       },
     };

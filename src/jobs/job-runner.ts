@@ -1,6 +1,7 @@
-import type { Job } from 'agenda';
+import type { Agenda, Job, JobWithId } from 'agenda';
 import type { Logger } from '../shared/logger';
 import type { JobDefinition } from './job';
+import type { RunHistory } from './job-history';
 
 export type JobOutcome = 'success' | 'failure';
 export type OnJobRun = (name: string, outcome: JobOutcome, durationMs: number) => void;
@@ -78,4 +79,21 @@ export class RunTracker {
       });
     });
   }
+}
+
+/**
+ * Follows this instance's runs from Agenda's 'start' to 'complete' (emitted after the result is
+ * saved) and prunes finished one-off runs. Runs of other instances are re-emitted with remote = true.
+ */
+export function trackRuns(agenda: Agenda, runs: RunTracker, history: RunHistory, logger: Logger): void {
+  agenda.on('start', (job: JobWithId, remote?: false) => {
+    if (!remote) runs.begin(String(job.attrs._id));
+  });
+  agenda.on('complete', (job: JobWithId, remote?: false) => {
+    if (remote) return;
+    history
+      .finished(job.attrs)
+      .catch((err: unknown) => logger.warn({ err, job: job.attrs.name }, 'could not prune finished runs'))
+      .finally(() => runs.end(String(job.attrs._id)));
+  });
 }

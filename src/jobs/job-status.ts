@@ -32,8 +32,7 @@ export function toJobStatus(def: JobDefinition, docs: JobParameters[], now: Date
     description: def.description,
     schedule: describeSchedule(def.schedule),
     enabled: repeating ? !repeating.disabled : true,
-    // A lock older than its lifetime belongs to a crashed run, not a running one.
-    running: docs.some((doc) => doc.lockedAt && now.getTime() - time(doc.lockedAt) < lockLifetimeMs),
+    running: docs.some((doc) => isRunning(doc, now, lockLifetimeMs)),
     lastRunAt: latest(docs.map((doc) => doc.lastRunAt)),
     lastFinishedAt: latest(docs.map((doc) => doc.lastFinishedAt)),
     nextRunAt: earliest(docs.filter((doc) => !doc.disabled).map((doc) => doc.nextRunAt)),
@@ -43,6 +42,15 @@ export function toJobStatus(def: JobDefinition, docs: JobParameters[], now: Date
 }
 
 type MaybeDate = Date | string | null | undefined;
+
+/**
+ * Locked and started after its last finish. A claimed run that waits for its time is locked but not
+ * started; a lock older than its lifetime belongs to a crashed instance.
+ */
+function isRunning(doc: JobParameters, now: Date, lockLifetimeMs: number): boolean {
+  if (!doc.lockedAt || !doc.lastRunAt || now.getTime() - time(doc.lockedAt) >= lockLifetimeMs) return false;
+  return !doc.lastFinishedAt || time(doc.lastRunAt) > time(doc.lastFinishedAt);
+}
 
 function time(value: Date | string): number {
   return new Date(value).getTime();

@@ -6,11 +6,13 @@ import { Pool } from 'pg';
 import type { Logger } from '../shared/logger';
 
 /**
- * The one table Agenda keeps in the app's PostgreSQL database (plus its indexes, a trigger and the
- * function `update_agenda_jobs_updated_at()`). The ORM's schema tooling must skip it. Agenda's
- * `agenda_logs` table is never created: persistent job logging stays off.
+ * Agenda's tables in the app's PostgreSQL database; the ORM's schema tooling must skip them. The
+ * backend creates `agenda_logs` on connect even though job logging stays off (it stays empty).
+ * Along with the jobs table come its indexes, a trigger and `update_agenda_jobs_updated_at()`.
  */
 export const AGENDA_POSTGRES_TABLE = 'agenda_jobs';
+export const AGENDA_POSTGRES_LOG_TABLE = 'agenda_logs';
+export const AGENDA_POSTGRES_TABLES: readonly string[] = [AGENDA_POSTGRES_TABLE, AGENDA_POSTGRES_LOG_TABLE];
 export const AGENDA_MONGO_COLLECTION = 'agendaJobs';
 
 export type BackendConfig = { kind: 'postgres'; connectionString: string } | { kind: 'mongo'; url: string };
@@ -20,12 +22,14 @@ export interface SchedulerBackend {
   /** What Agenda is given: connecting and closing stay with the scheduler. */
   readonly agendaBackend: AgendaBackend;
   connect(): Promise<void>;
+  /** Rejects when the database does not answer within PING_TIMEOUT_MS. */
   ping(): Promise<void>;
   close(): Promise<void>;
 }
 
 const POOL_MAX = 5;
 const CONNECT_TIMEOUT_MS = 5_000;
+const PING_TIMEOUT_MS = 2_000;
 // Any fixed number; it only has to be the same for every instance.
 const SCHEMA_LOCK_KEY = 7_318_204_611;
 
@@ -44,14 +48,12 @@ function postgresBackend(connectionString: string, logger: Logger): SchedulerBac
   });
   // An idle client whose server went away emits 'error' on the pool; unheard, it kills the process.
   pool.on('error', (err) => logger.warn({ err }, 'scheduler database connection lost'));
-  const inner = new PostgresBackend({ pool, tableName: AGENDA_POSTGRES_TABLE });
+  const inner = new PostgresBackend({ pool, tableName: AGENDA_POSTGRES_TABLE, logTableName: AGENDA_POSTGRES_LOG_TABLE });
   return {
     kind: 'postgres',
     agendaBackend: deferConnect(inner),
     connect: () => withSchemaLock(pool, () => inner.connect()),
-    ping: async () => {
-      await pool.query('SELECT 1');
-    },
+    ping: () => withTimeout(pool.query('SELECT 1'), PING_TIMEOUT_MS),
     close: () => pool.end(),
   };
 }
@@ -85,9 +87,7 @@ function mongoBackend(url: string): SchedulerBackend {
       await inner.connect();
       await ensureOneSchedulePerName(db);
     },
-    ping: async () => {
-      await db.command({ ping: 1 });
-    },
+    ping: () => withTimeout(db.command({ ping: 1 }), PING_TIMEOUT_MS),
     close: () => client.close(),
   };
 }
@@ -123,4 +123,16 @@ function deferConnect(inner: AgendaBackend): AgendaBackend {
     connect: async () => undefined,
     disconnect: async () => undefined,
   };
+}
+
+async function withTimeout(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

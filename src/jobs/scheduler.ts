@@ -1,10 +1,11 @@
 import { hostname } from 'node:os';
-import { Agenda, type JobParameters, type JobWithId } from 'agenda';
+import { Agenda, type JobParameters } from 'agenda';
 import type { Logger } from '../shared/logger';
 import { AppError } from '../shared/errors';
 import type { JobDefinition } from './job';
 import { createBackend, type BackendConfig, type SchedulerBackend } from './scheduler.backend';
-import { createProcessor, RunTracker, type OnJobRun } from './job-runner';
+import { createProcessor, RunTracker, trackRuns, type OnJobRun } from './job-runner';
+import { releaseWatchdogTimers } from './agenda-watchdog';
 import { RunHistory } from './job-history';
 import { buildRepeatingJob, intervalMs, syncSchedules } from './schedule-sync';
 import { toJobStatus, type JobStatus } from './job-status';
@@ -12,13 +13,12 @@ import { JobNotFoundError, SchedulerError } from './scheduler.errors';
 
 export type { JobStatus } from './job-status';
 export { JobNotFoundError, SchedulerError } from './scheduler.errors';
-export { AGENDA_POSTGRES_TABLE, AGENDA_MONGO_COLLECTION } from './scheduler.backend';
+export { AGENDA_POSTGRES_TABLES, AGENDA_POSTGRES_TABLE, AGENDA_MONGO_COLLECTION } from './scheduler.backend';
 
 /** A run still locked after this counts as crashed and may start again on another instance. */
 export const JOB_LOCK_LIFETIME_MS = 10 * 60_000;
 /** How long stop() waits for running handlers before closing the connection anyway. */
 export const STOP_TIMEOUT_MS = 30_000;
-const PING_TIMEOUT_MS = 2_000;
 
 export interface SchedulerOptions {
   backend: BackendConfig;
@@ -66,10 +66,10 @@ export class Scheduler {
     if (!Number.isInteger(concurrency) || concurrency < 1) throw SchedulerError.invalidConcurrency(def.name, concurrency);
     if (def.schedule) buildRepeatingJob(this.agenda, def.name, def.schedule, this.options.timezone);
     this.definitions.set(def.name, def);
-    // lockLimit = concurrency: an instance claims no more runs than it can start and leaves the rest to others.
+    // No lockLimit: Agenda refills its queue only on a poll or a NOTIFY, so a limit would leave a
+    // runNow that arrives during a run (or a burst of timers) waiting for the next poll.
     this.agenda.define(def.name, createProcessor(def, this.options.logger, this.options.onJobRun), {
       concurrency,
-      lockLimit: concurrency,
       lockLifetime: JOB_LOCK_LIFETIME_MS,
     });
   }
@@ -129,7 +129,7 @@ export class Scheduler {
 
   async ping(): Promise<boolean> {
     try {
-      await withTimeout(this.backend.ping(), PING_TIMEOUT_MS);
+      await this.backend.ping();
       return true;
     } catch {
       return false;
@@ -144,6 +144,7 @@ export class Scheduler {
     const processEveryMs = this.pollInterval(defs);
     this.agenda.processEvery(processEveryMs);
     await this.agenda.start();
+    if (!releaseWatchdogTimers(this.agenda)) this.logger.warn('Agenda internals changed: stop() may not let the process exit');
     for (const def of defs.filter((d) => d.runAtStart)) await this.agenda.now(def.name);
     this.logger.info({ jobs: defs.length, backend: this.backendKind, processEveryMs, pruned }, 'scheduler started');
   }
@@ -176,23 +177,7 @@ export class Scheduler {
     // Agenda swallows its own 'error' events; an unheard one from the LISTEN channel would crash the process.
     this.agenda.on('error', (err) => this.logger.error({ err }, 'scheduler error'));
     this.backend.agendaBackend.notificationChannel?.on('error', (err) => this.logger.warn({ err }, 'job notifications error'));
-    // Other instances' runs are re-emitted here with remote = true; only ours hold our connection.
-    this.agenda.on('start', (job: JobWithId, remote?: false) => {
-      if (!remote) this.runs.begin(String(job.attrs._id));
-    });
-    this.agenda.on('complete', (job: JobWithId, remote?: false) => {
-      if (!remote) void this.afterRun(job);
-    });
-  }
-
-  private async afterRun(job: JobWithId): Promise<void> {
-    try {
-      await this.history.finished(job.attrs);
-    } catch (err) {
-      this.logger.warn({ err, job: job.attrs.name }, 'could not prune finished runs');
-    } finally {
-      this.runs.end(String(job.attrs._id));
-    }
+    trackRuns(this.agenda, this.runs, this.history, this.logger);
   }
 
   private async statusOf(defs: JobDefinition[]): Promise<JobStatus[]> {
@@ -221,12 +206,4 @@ export class Scheduler {
     if (!def) throw new JobNotFoundError(name);
     return def;
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -74,6 +74,12 @@ export class PaymentSync {
   async moveTo(tx: Tx, actor: Actor, payment: Payment, target: PaymentStatus, options: TransitionOptions): Promise<string> {
     try {
       const result = await this.transitions.transition(tx, actor, payment.id, target, options);
+      // A full refund delivered before the success (events out of order) was recorded on the row; finish it now.
+      const refundedFirst = target === PaymentStatus.SUCCEEDED && payment.refundedMinor > 0 && payment.refundedMinor >= payment.amountMinor;
+      if (result.outcome === 'applied' && refundedFirst) {
+        await this.transitions.transition(tx, actor, payment.id, PaymentStatus.REFUNDED, { reason: 'refund recorded before the payment succeeded' });
+        return `${result.from} -> ${target} -> ${PaymentStatus.REFUNDED}`;
+      }
       if (result.outcome === 'applied') return `${result.from} -> ${target}`;
       return `${result.outcome}: already ${result.payment.status}`;
     } catch (error) {

@@ -63,6 +63,7 @@ export class PaymentTransitions {
     payment.statusChangedAt = now;
     const stamp = STATUS_TIMESTAMP[to];
     if (stamp) payment[stamp] = now;
+    if ((to === PaymentStatus.SUCCEEDED || to === PaymentStatus.AUTHORIZED) && !payment.paidAt) payment.paidAt = now;
     if (to === PaymentStatus.FAILED) {
       payment.failureCode = options.failureCode ?? null;
       payment.failureMessage = options.failureMessage ?? null;

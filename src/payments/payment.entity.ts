@@ -5,6 +5,7 @@ import { CaptureMode } from '../catalog/plan.entity';
 import { Plan } from '../catalog/plan.entity';
 import { Customer } from '../customers/customer.entity';
 import { BaseEntity } from '../database/base.entity';
+import { DeliveryStatus } from '../delivery/delivery-status';
 import { PaymentStatus } from './payment-status';
 
 registerEnumType(PaymentStatus, { name: 'PaymentStatus' });
@@ -18,6 +19,8 @@ registerEnumType(PaymentStatus, { name: 'PaymentStatus' });
 @Index({ name: 'payments_open_by_age', expression: `create index "payments_open_by_age" on "payments" ("created_at") where "status" in ('PENDING', 'FAILED')` })
 @Index({ name: 'payments_customer_bundle_open', expression: `create index "payments_customer_bundle_open" on "payments" ("customer_id", "bundle_id") where "status" in ('PENDING', 'FAILED')` })
 @Index({ properties: ['createdAt', 'id'] })
+@Index({ name: 'payments_delivery_due', expression: `create index "payments_delivery_due" on "payments" ("delivery_next_attempt_at") where "delivery_status" in ('PENDING', 'IN_PROGRESS')` })
+@Index({ name: 'payments_delivery_attention', expression: `create index "payments_delivery_attention" on "payments" ("delivery_status", "created_at") where "delivery_status" in ('FAILED', 'AWAITING_CUSTOMER')` })
 export class Payment extends BaseEntity {
   [OptionalProps]?: 'customerId' | 'planId' | 'bundleId';
 
@@ -107,6 +110,40 @@ export class Payment extends BaseEntity {
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })
   disputedAt: Date | null = null;
+
+  // Delivery state: written only by src/delivery/ (DeliveryService). Null until the payment is paid.
+
+  @Field(() => DeliveryStatus, { nullable: true })
+  @Enum({ items: () => DeliveryStatus, nullable: true })
+  deliveryStatus: DeliveryStatus | null = null;
+
+  @Field(() => Int)
+  @Property({ type: 'integer', default: 0 })
+  deliveryAttempts: number & Opt = 0;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  deliveryLastAttemptAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true, description: 'When the next attempt is due (or, while IN_PROGRESS, when the claim expires).' })
+  @Property({ type: 'timestamptz', nullable: true })
+  deliveryNextAttemptAt: Date | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  deliveryFailureReason: string | null = null;
+
+  @Field(() => Boolean, { description: 'Delivered after a failed or missed attempt.' })
+  @Property({ type: 'boolean', default: false })
+  deliveryRecovered: boolean & Opt = false;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  deliveredAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true, description: 'When the payment became paid (succeeded, or authorized under manual capture).' })
+  @Property({ type: 'timestamptz', nullable: true })
+  paidAt: Date | null = null;
 
   @Field(() => ID)
   get customerId(): string {

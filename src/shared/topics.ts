@@ -2,5 +2,7 @@
 export const Topic = {
   ALERT_RAISED: 'ALERT_RAISED',
   PAYMENT_STATUS_CHANGED: 'PAYMENT_STATUS_CHANGED',
+  DELIVERY_STATUS_CHANGED: 'DELIVERY_STATUS_CHANGED',
+  RECOVERY_STATS_UPDATED: 'RECOVERY_STATS_UPDATED',
 } as const;
 export type Topic = (typeof Topic)[keyof typeof Topic];

@@ -3,7 +3,7 @@ import type { Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
 import { AuditEntry } from '../../src/audit/audit-entry.entity';
 import { createPayment, must, seedCatalog } from '../support/fixtures';
-import { API_KEY, JWT_SECRET, collect, signToken, startHarness, type Auth, type Harness } from '../support/harness';
+import { API_KEY, JWT_SECRET, collect, eventually, signToken, startHarness, type Auth, type Harness } from '../support/harness';
 
 type Principal = 'none' | 'viewer' | 'viewerKey' | 'operator' | 'admin' | 'customer' | 'expired' | 'otherSecret' | 'noRole' | 'garbageKey';
 type Required = 'VIEWER' | 'OPERATOR' | 'ADMIN';
@@ -39,7 +39,7 @@ async function principals(h: Harness): Promise<Record<Principal, Auth>> {
   };
 }
 
-/** Rejected when the server closes the socket; resolves with the close code. */
+/** Subscribes and resolves with the code the server closes the socket with (negative: it did not close). */
 function closeCodeOf(client: Client): Promise<number> {
   return new Promise((resolve) => {
     client.subscribe({ query: ALERT_SUBSCRIPTION }, {
@@ -93,7 +93,8 @@ describe('authentication and roles', () => {
   it('gives an anonymous caller nothing from /graphql', async () => {
     const result = await h.gql(`{ payments { totalCount } alerts { totalCount } systemHealth { ok } }`, {}, { token: null });
     expect(result.data).toBeNull();
-    expect(result.errors?.map((e) => e.extensions?.code)).toEqual(['UNAUTHENTICATED', 'UNAUTHENTICATED', 'UNAUTHENTICATED']);
+    expect(result.errors?.length).toBeGreaterThan(0);
+    expect(result.errors?.every((e) => e.extensions?.code === 'UNAUTHENTICATED')).toBe(true);
   });
 
   it('keeps /healthz, /readyz and the Stripe webhook reachable without credentials', async () => {
@@ -103,12 +104,13 @@ describe('authentication and roles', () => {
     expect(webhook.status).toBe(400);
   });
 
-  it.each<[string, Auth]>([
-    ['no credentials', { token: null }],
-    ['a token signed with another secret', { token: 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJtIiwicm9sZSI6IkFETUlOIn0.c2lnbmF0dXJl' }],
-    ['a garbage API key', { token: null, apiKey: 'garbage-key-0000000000000000' }],
-  ])('refuses a WebSocket with %s (close code 4403)', async (_name, auth) => {
-    expect(await closeCodeOf(h.wsClient(auth))).toBe(4403);
+  it.each<[string, Principal]>([
+    ['no credentials', 'none'],
+    ['an expired token', 'expired'],
+    ['a token signed with another secret', 'otherSecret'],
+    ['a garbage API key', 'garbageKey'],
+  ])('refuses a WebSocket with %s (close code 4403)', async (_name, principal) => {
+    expect(await closeCodeOf(h.wsClient(who[principal]))).toBe(4403);
   });
 
   it('runs a subscription for a VIEWER token over WebSocket', async () => {
@@ -117,9 +119,10 @@ describe('authentication and roles', () => {
     expect(sub.errors).toEqual([]);
   });
 
-  it('refuses a CUSTOMER subscription to operator events with FORBIDDEN', async () => {
+  it('refuses a CUSTOMER subscription to operator events with a coded FORBIDDEN', async () => {
     const sub = collect(h.wsClient({ token: who.customer.token }), ALERT_SUBSCRIPTION);
-    await expect(sub.waitFor(1)).rejects.toThrow(/FORBIDDEN/);
+    const [error] = await eventually(async () => sub.errors.length > 0 && (sub.errors as Array<{ extensions?: { code?: string } }>));
+    expect(error.extensions?.code).toBe('FORBIDDEN');
   });
 
   it("records the operator's identity in the audit entry of resolveAlert", async () => {

@@ -6,11 +6,13 @@ import { startApp, type RecoupApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
 import { startFakeStripe, type FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
 import { ManualClock, systemClock, type Clock } from '../../src/shared/clock';
+import { startFakeTelegram, type FakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
 import { createLogger } from '../../src/shared/logger';
 import { createTestDatabase, truncateAll, type TestDatabase } from './database';
 
 export const JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
 export const WEBHOOK_SECRET = 'whsec_test_recoup_integration';
+export const BOT_TOKEN = '123456:test-bot-token';
 export const API_KEY = { name: 'ci-dashboard', role: 'VIEWER', key: 'viewer-key-0123456789abcdef' };
 
 export interface GqlResult<T = Record<string, any>> {
@@ -29,6 +31,7 @@ export interface Harness {
   url: string;
   wsUrl: string;
   stripe: FakeStripe;
+  telegram: FakeTelegram;
   clock: Clock;
   database: TestDatabase;
   tokens: { admin: string; operator: string; viewer: string };
@@ -44,6 +47,7 @@ export interface HarnessOptions {
   /** Share a database with another harness (two instances on one database). */
   database?: TestDatabase;
   stripe?: FakeStripe;
+  telegram?: FakeTelegram;
   startJobs?: boolean;
 }
 
@@ -55,7 +59,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const clock = options.clock === 'manual' ? new ManualClock() : (options.clock ?? systemClock);
   const database = options.database ?? (await createTestDatabase());
   const ownsStripe = !options.stripe;
-  const stripe = options.stripe ?? (await startFakeStripe({ webhookSecret: WEBHOOK_SECRET }));
+  const stripe = options.stripe ?? (await startFakeStripe({ webhookSecret: WEBHOOK_SECRET, clock }));
+  const ownsTelegram = !options.telegram;
+  const telegram = options.telegram ?? (await startFakeTelegram({ botToken: BOT_TOKEN }));
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
@@ -67,8 +73,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     STRIPE_API_URL: stripe.url,
     STRIPE_MAX_NETWORK_RETRIES: '0',
     STRIPE_TIMEOUT_MS: '2000',
-    TELEGRAM_BOT_TOKEN: '123456:test-token',
-    TELEGRAM_API_URL: 'http://127.0.0.1:9',
+    TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+    TELEGRAM_API_URL: telegram.url,
+    TELEGRAM_TIMEOUT_MS: '2000',
+    DELIVERY_BACKOFF_BASE_MS: '50',
+    DELIVERY_BACKOFF_CAP_MS: '400',
     AUTH_JWT_SECRET: JWT_SECRET,
     API_KEYS: `${API_KEY.name}:${API_KEY.role}:${API_KEY.key}`,
     JOBS_PROCESS_EVERY: '1 second',
@@ -94,6 +103,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     url: app.url,
     wsUrl: app.url.replace('http', 'ws') + '/graphql',
     stripe,
+    telegram,
     clock,
     database,
     tokens,
@@ -115,13 +125,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return client;
     },
     async reset() {
+      await app.services.dispatcher.whenIdle();
       await truncateAll(database.url);
       stripe.reset();
+      telegram.reset();
     },
     async close() {
       await Promise.all(clients.map((c) => c.dispose()));
       await app.stop();
       if (ownsStripe) await stripe.close();
+      if (ownsTelegram) await telegram.close();
       if (!options.database) await database.drop();
     },
   };

@@ -1,0 +1,93 @@
+import type { Logger } from '../shared/logger';
+import type { ClaimVia, DeliveryOutcome, DeliveryService } from './delivery.service';
+
+/**
+ * Runs delivery attempts in this process: right after a payment commits, and again when a
+ * retry falls due. Bounded concurrency; timers are only a fast path — the row says what is owed,
+ * and the recovery sweep finds whatever a lost timer or a crash left behind.
+ */
+export class DeliveryDispatcher {
+  private running = 0;
+  private readonly queue: Array<{ paymentId: string; via: ClaimVia }> = [];
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly idleWaiters: Array<() => void> = [];
+  private stopped = false;
+
+  constructor(
+    private readonly delivery: DeliveryService,
+    private readonly concurrency: number,
+    private readonly logger: Logger,
+    private readonly onOutcome: (outcome: DeliveryOutcome) => void = () => undefined,
+  ) {}
+
+  dispatch(paymentId: string, via: ClaimVia = 'dispatch'): void {
+    if (this.stopped) return;
+    this.queue.push({ paymentId, via });
+    this.pump();
+  }
+
+  /** Attempts already-claimed payments (the sweep claims in bulk) and resolves when all are done. */
+  async runClaimed(paymentIds: string[], via: ClaimVia): Promise<DeliveryOutcome[]> {
+    const outcomes: DeliveryOutcome[] = [];
+    let next = 0;
+    const worker = async () => {
+      while (next < paymentIds.length) {
+        const outcome = await this.delivery.attempt(paymentIds[next++], via);
+        outcomes.push(outcome);
+        this.afterAttempt(outcome);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, paymentIds.length) }, worker));
+    return outcomes;
+  }
+
+  /** Resolves once nothing is queued or running (tests and graceful stop). */
+  whenIdle(): Promise<void> {
+    if (this.running === 0 && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.queue.length = 0;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    await this.whenIdle();
+  }
+
+  private pump(): void {
+    while (this.running < this.concurrency && this.queue.length > 0) {
+      const { paymentId, via } = this.queue.shift()!;
+      this.running++;
+      void this.runOne(paymentId, via).finally(() => {
+        this.running--;
+        this.pump();
+        if (this.running === 0 && this.queue.length === 0) this.idleWaiters.splice(0).forEach((wake) => wake());
+      });
+    }
+  }
+
+  private async runOne(paymentId: string, via: ClaimVia): Promise<void> {
+    try {
+      const claimed = await this.delivery.claimOne(paymentId, via);
+      if (!claimed) return;
+      this.afterAttempt(await this.delivery.attempt(paymentId, via));
+    } catch (error) {
+      // A database hiccup: the row is still owed and the sweep will find it.
+      this.logger.error({ err: error, paymentId }, 'delivery dispatch failed');
+    }
+  }
+
+  private afterAttempt(outcome: DeliveryOutcome): void {
+    this.onOutcome(outcome);
+    if (!outcome.retryAt || this.stopped) return;
+    const delay = Math.max(0, outcome.retryAt.getTime() - Date.now());
+    clearTimeout(this.timers.get(outcome.paymentId));
+    const timer = setTimeout(() => {
+      this.timers.delete(outcome.paymentId);
+      this.dispatch(outcome.paymentId, 'dispatch');
+    }, delay);
+    timer.unref();
+    this.timers.set(outcome.paymentId, timer);
+  }
+}

@@ -1,0 +1,23 @@
+import { CaptureMode } from '../catalog/plan.entity';
+import { PaymentStatus } from '../payments/payment-status';
+import type { PaymentTransitions } from '../payments/payment-transitions.service';
+import type { DeliveryDispatcher } from './delivery-dispatcher';
+import type { DeliveryService } from './delivery.service';
+
+/**
+ * A payment that becomes paid (succeeded, or authorized under manual capture) owes a delivery,
+ * written in the same transaction as the status; the immediate attempt is dispatched after
+ * commit. A payment refunded or cancelled before delivery owes nothing.
+ */
+export function deliverWhenPaid(transitions: PaymentTransitions, delivery: DeliveryService, dispatcher: DeliveryDispatcher): void {
+  transitions.onTransition(async (tx, { payment, to }) => {
+    const paid = to === PaymentStatus.SUCCEEDED || (to === PaymentStatus.AUTHORIZED && payment.captureMode === CaptureMode.MANUAL);
+    if (paid && payment.deliveryStatus === null) {
+      delivery.markDue(tx, payment);
+      tx.afterCommit(() => dispatcher.dispatch(payment.id));
+    }
+    if (to === PaymentStatus.REFUNDED || to === PaymentStatus.CANCELLED) {
+      delivery.cancelOwed(tx, payment, `payment ${to.toLowerCase()} before delivery`);
+    }
+  });
+}

@@ -1,0 +1,215 @@
+import { LockMode } from '@mikro-orm/core';
+import type { InviteLinkService } from '../access/invite-link.service';
+import type { AlertService } from '../alerts/alert.service';
+import { AlertSeverity, AlertType } from '../alerts/alert.types';
+import type { CatalogService } from '../catalog/catalog.service';
+import { Plan } from '../catalog/plan.entity';
+import type { Config } from '../config';
+import { Customer } from '../customers/customer.entity';
+import type { Database, Tx } from '../database/transaction';
+import { Payment } from '../payments/payment.entity';
+import { retryDelayMs } from '../shared/backoff';
+import type { Logger } from '../shared/logger';
+import { Topic } from '../shared/topics';
+import type { TelegramClient } from '../telegram/telegram.client';
+import { TelegramError } from '../telegram/telegram.errors';
+import { formatDeliveryMessage } from './delivery-message';
+import { DeliveryStatus } from './delivery-status';
+
+export type ClaimVia = 'dispatch' | 'sweep' | 'startup' | 'operator';
+
+export interface DeliveryOutcome {
+  paymentId: string;
+  status: DeliveryStatus;
+  attempts: number;
+  reason: string | null;
+  /** When a retry is due (PENDING after a retryable failure). */
+  retryAt: Date | null;
+}
+
+export interface DeliveryStatusChangedPayload {
+  paymentId: string;
+  customerId: string;
+  from: DeliveryStatus | null;
+  to: DeliveryStatus;
+  attempts: number;
+  reason: string | null;
+  recovered: boolean;
+  at: Date;
+}
+
+const CLAIMABLE = `delivery_status in ('PENDING', 'IN_PROGRESS')`;
+
+/**
+ * Delivers a paid payment's invite links. The payment row is the queue: a claim is one UPDATE that
+ * moves the row to IN_PROGRESS with a lease (deliveryNextAttemptAt), so two workers never attempt
+ * one payment at once and a worker that dies gives the row back when the lease runs out. Telegram
+ * is called outside any transaction; the outcome is recorded after.
+ */
+export class DeliveryService {
+  constructor(
+    private readonly db: Database,
+    private readonly telegram: TelegramClient,
+    private readonly links: InviteLinkService,
+    private readonly catalog: CatalogService,
+    private readonly alerts: AlertService,
+    private readonly settings: Config['delivery'],
+    private readonly logger: Logger,
+  ) {}
+
+  /** In the paying transition's transaction: the payment now owes a delivery. */
+  markDue(tx: Tx, payment: Payment): void {
+    if (payment.deliveryStatus !== null) return;
+    const now = tx.clock.now();
+    payment.deliveryStatus = DeliveryStatus.PENDING;
+    payment.deliveryAttempts = 0;
+    // The immediate dispatch claims it at once; the periodic sweep only after the grace period.
+    payment.deliveryNextAttemptAt = new Date(now.getTime() + this.settings.graceMs);
+    this.publishChange(tx, payment, null);
+  }
+
+  /** A payment that stopped being paid before delivery (refunded, cancelled) owes nothing. */
+  cancelOwed(tx: Tx, payment: Payment, reason: string): void {
+    const open = [DeliveryStatus.PENDING, DeliveryStatus.IN_PROGRESS, DeliveryStatus.AWAITING_CUSTOMER];
+    if (!payment.deliveryStatus || !open.includes(payment.deliveryStatus)) return;
+    const from = payment.deliveryStatus;
+    payment.deliveryStatus = DeliveryStatus.FAILED;
+    payment.deliveryNextAttemptAt = null;
+    payment.deliveryFailureReason = reason;
+    this.publishChange(tx, payment, from);
+  }
+
+  /** Claims one payment for an attempt now; null when it is not claimable (done, or claimed elsewhere). */
+  async claimOne(paymentId: string, via: ClaimVia): Promise<string | null> {
+    const now = this.db.clock.now();
+    const fresh = via === 'dispatch' || via === 'operator' ? `or (delivery_status = 'PENDING' and delivery_attempts = 0)` : '';
+    const rows: Array<{ id: string }> = await this.db.fork().execute(
+      `update payments set delivery_status = 'IN_PROGRESS', delivery_next_attempt_at = ?, updated_at = ?
+        where id = ? and ${CLAIMABLE} and (delivery_next_attempt_at <= ? ${fresh}) returning id`,
+      [new Date(now.getTime() + this.settings.leaseMs), now, paymentId, now],
+    );
+    return rows[0]?.id ?? null;
+  }
+
+  /**
+   * Claims up to `limit` due payments (FOR UPDATE SKIP LOCKED: instances sweeping together take
+   * different rows). At start-up fresh PENDING rows are taken at once: this process may have
+   * died before dispatching them.
+   */
+  async claimDue(limit: number, via: 'sweep' | 'startup'): Promise<string[]> {
+    const now = this.db.clock.now();
+    const freshToo = via === 'startup' ? `or (delivery_status = 'PENDING' and delivery_attempts = 0)` : '';
+    const rows: Array<{ id: string }> = await this.db.fork().execute(
+      `update payments set delivery_status = 'IN_PROGRESS', delivery_next_attempt_at = ?, updated_at = ?
+        where id in (select id from payments where ${CLAIMABLE} and (delivery_next_attempt_at <= ? ${freshToo})
+                      order by delivery_next_attempt_at limit ? for update skip locked)
+        returning id`,
+      [new Date(now.getTime() + this.settings.leaseMs), now, now, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** One attempt for a claimed payment. Never throws: every failure is recorded as an outcome. */
+  async attempt(paymentId: string, via: ClaimVia): Promise<DeliveryOutcome> {
+    const em = this.db.fork();
+    const payment = await em.findOneOrFail(Payment, paymentId);
+    const customer = await em.findOneOrFail(Customer, payment.customer.id);
+    const plan = await em.findOneOrFail(Plan, payment.plan.id);
+    const log = this.logger.child({ paymentId, via, attempt: payment.deliveryAttempts + 1 });
+    try {
+      const channels = await this.catalog.channelsOf(em, payment.bundle.id);
+      const links = await this.links.ensureLinks(payment, channels);
+      if (!customer.telegramUserId) return await this.record(paymentId, via, { kind: 'awaiting', reason: 'customer has no Telegram account linked yet' });
+      const paidAt = payment.paidAt ?? payment.succeededAt ?? payment.createdAt;
+      const text = formatDeliveryMessage({
+        planName: plan.name,
+        durationDays: plan.durationDays,
+        periodEnd: new Date(paidAt.getTime() + plan.durationDays * 86_400_000),
+        links: links.map(({ link, channel }) => ({ channelTitle: channel.title, url: link.telegramInviteLink, expiresAt: link.expiresAt })),
+      });
+      await this.telegram.sendMessage(customer.telegramUserId, text);
+      log.info({ channels: links.length }, 'delivered');
+      return await this.record(paymentId, via, { kind: 'delivered' });
+    } catch (error) {
+      const outcome = this.classify(error);
+      log.warn({ err: (error as Error).message, outcome: outcome.kind }, 'delivery attempt failed');
+      return this.record(paymentId, via, outcome);
+    }
+  }
+
+  private classify(error: unknown): FailureKind {
+    if (error instanceof TelegramError) {
+      if (error.failure === 'CANT_INITIATE') return { kind: 'awaiting', reason: 'the customer has not started a chat with the bot' };
+      if (error.retryable) return { kind: 'retry', reason: error.message, retryAfterMs: error.retryAfterMs };
+      return { kind: 'permanent', reason: error.message };
+    }
+    return { kind: 'retry', reason: `unexpected: ${(error as Error).message ?? String(error)}`, retryAfterMs: null };
+  }
+
+  private async record(paymentId: string, via: ClaimVia, result: FailureKind | { kind: 'delivered' }): Promise<DeliveryOutcome> {
+    return this.db.transaction(async (tx) => {
+      const payment = await tx.em.findOneOrFail(Payment, paymentId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      const from = payment.deliveryStatus;
+      const now = tx.clock.now();
+      // Our lease ran out and another worker finished first: its record stands.
+      if (from !== DeliveryStatus.IN_PROGRESS) {
+        return { paymentId, status: from!, attempts: payment.deliveryAttempts, reason: payment.deliveryFailureReason, retryAt: payment.deliveryNextAttemptAt };
+      }
+      payment.deliveryAttempts += 1;
+      payment.deliveryLastAttemptAt = now;
+      payment.deliveryNextAttemptAt = null;
+      if (result.kind === 'delivered') {
+        payment.deliveryStatus = DeliveryStatus.DELIVERED;
+        payment.deliveredAt = now;
+        payment.deliveryFailureReason = null;
+        // Recovered: an earlier attempt failed, or the sweep found what the immediate path missed.
+        payment.deliveryRecovered = payment.deliveryAttempts > 1 || via === 'sweep' || via === 'startup' || via === 'operator';
+      } else if (result.kind === 'awaiting') {
+        payment.deliveryStatus = DeliveryStatus.AWAITING_CUSTOMER;
+        payment.deliveryFailureReason = result.reason;
+      } else if (result.kind === 'retry' && payment.deliveryAttempts < this.settings.maxAttempts) {
+        payment.deliveryStatus = DeliveryStatus.PENDING;
+        payment.deliveryFailureReason = result.reason;
+        const backoff = retryDelayMs(payment.deliveryAttempts, { baseMs: this.settings.backoffBaseMs, capMs: this.settings.backoffCapMs, jitter: 0.2 });
+        payment.deliveryNextAttemptAt = new Date(now.getTime() + Math.max(backoff, result.retryAfterMs ?? 0));
+      } else {
+        const spent = result.kind === 'retry' ? ` (gave up after ${payment.deliveryAttempts} attempts)` : '';
+        await this.fail(tx, payment, `${result.reason}${spent}`);
+      }
+      if (payment.deliveryStatus !== from) this.publishChange(tx, payment, from);
+      return { paymentId, status: payment.deliveryStatus!, attempts: payment.deliveryAttempts, reason: payment.deliveryFailureReason, retryAt: payment.deliveryNextAttemptAt };
+    });
+  }
+
+  private async fail(tx: Tx, payment: Payment, reason: string): Promise<void> {
+    payment.deliveryStatus = DeliveryStatus.FAILED;
+    payment.deliveryFailureReason = reason;
+    await this.alerts.raise(tx, {
+      type: AlertType.DELIVERY_FAILED,
+      severity: AlertSeverity.HIGH,
+      title: 'Invite links could not be delivered',
+      detail: `Payment ${payment.id} (customer ${payment.customer.id}): ${reason}. Fix the cause, then run recoverPayment.`,
+      subjectType: 'payment',
+      subjectId: payment.id,
+    });
+  }
+
+  publishChange(tx: Tx, payment: Payment, from: DeliveryStatus | null): void {
+    const event: DeliveryStatusChangedPayload = {
+      paymentId: payment.id,
+      customerId: payment.customer.id,
+      from,
+      to: payment.deliveryStatus!,
+      attempts: payment.deliveryAttempts,
+      reason: payment.deliveryFailureReason,
+      recovered: payment.deliveryRecovered,
+      at: tx.clock.now(),
+    };
+    tx.publish(Topic.DELIVERY_STATUS_CHANGED, event);
+  }
+}
+
+type FailureKind =
+  | { kind: 'awaiting'; reason: string }
+  | { kind: 'retry'; reason: string; retryAfterMs: number | null }
+  | { kind: 'permanent'; reason: string };
