@@ -19,7 +19,7 @@ import {
 
 export type LiveAlert = AlertFieldsFragment;
 export type StatusChange = LivePaymentStatusChangedSubscription['paymentStatusChanged'];
-export type ConnectionState = 'connected' | 'reconnecting' | 'closed';
+export type ConnectionState = 'connected' | 'disconnected';
 
 export interface WatchAlertsOptions {
   url: string;
@@ -29,6 +29,7 @@ export interface WatchAlertsOptions {
   onStatusChange?(change: StatusChange): void;
   /** Errors that end a feed: GraphQL errors, a refused token, or retries used up. */
   onError?(error: unknown): void;
+  /** Each socket opening and closing; a close is retried unless the token was refused or retries ran out (then onError). */
   onConnection?(state: ConnectionState, detail?: string): void;
   /** Reconnect attempts in a row before giving up (graphql-ws resets the count once connected). Default 20. */
   retryAttempts?: number;
@@ -71,7 +72,7 @@ export function watchAlerts(opts: WatchAlertsOptions): AlertWatch {
     shouldRetry: retryable,
     on: {
       connected: () => opts.onConnection?.('connected'),
-      closed: (event) => opts.onConnection?.(disposed ? 'closed' : 'reconnecting', describeClose(event)),
+      closed: (event) => opts.onConnection?.('disconnected', describeClose(event)),
     },
   });
 

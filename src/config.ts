@@ -58,7 +58,13 @@ export interface Config {
     gatewayEventMaxAttempts: number;
   };
   payments: {
+    /** A pending payment older than this is stale: it is expired (and its Checkout Session too). */
     checkoutExpiryMinutes: number;
+    cleanupCron: string;
+    cleanupBatchSize: number;
+    largeCleanupThreshold: number;
+    /** What to do with a payment that succeeds after we expired or cancelled it. */
+    latePaymentPolicy: 'honour' | 'refund';
   };
   delivery: {
     linkTtlHours: number;
@@ -231,6 +237,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
     payments: {
       checkoutExpiryMinutes: r.int('CHECKOUT_EXPIRY_MINUTES', 30, 30, 1440),
+      cleanupCron: r.str('CLEANUP_CRON', '*/15 * * * *')!,
+      cleanupBatchSize: r.int('CLEANUP_BATCH_SIZE', 500, 1, 10_000),
+      largeCleanupThreshold: r.int('LARGE_CLEANUP_THRESHOLD', 10, 1, 1_000_000),
+      latePaymentPolicy: r.oneOf('LATE_PAYMENT_POLICY', ['honour', 'refund'] as const, 'honour'),
     },
     delivery: {
       linkTtlHours: r.int('INVITE_LINK_TTL_HOURS', 24, 1, 24),

@@ -20,7 +20,12 @@ import { RecoverySweep } from './delivery/recovery-sweep';
 import { recoverySweepJob } from './delivery/recovery-sweep.job';
 import { deliverWhenPaid } from './delivery/delivery-triggers';
 import { TelegramClient } from './telegram/telegram.client';
+import { CheckoutAdvice } from './payments/checkout-advice.service';
+import { staleCleanupJob } from './payments/cleanup.job';
+import { LatePayments } from './payments/late-payments';
 import { PaymentService } from './payments/payment.service';
+import { PendingPayments } from './payments/pending-payments.service';
+import { StaleCleanup } from './payments/stale-cleanup.service';
 import { PaymentSync } from './payments/payment-sync.service';
 import { PaymentTransitions } from './payments/payment-transitions.service';
 import type { Clock } from './shared/clock';
@@ -42,6 +47,10 @@ export interface Services {
   customers: CustomerService;
   transitions: PaymentTransitions;
   payments: PaymentService;
+  pending: PendingPayments;
+  latePayments: LatePayments;
+  staleCleanup: StaleCleanup;
+  checkoutAdvice: CheckoutAdvice;
   paymentSync: PaymentSync;
   intake: WebhookIntake;
   telegram: TelegramClient;
@@ -70,11 +79,17 @@ export function createServices(infra: Infrastructure): Services {
   const customers = new CustomerService(db);
   const transitions = new PaymentTransitions();
   const paymentSync = new PaymentSync(transitions);
-  const payments = new PaymentService(db, gateway, transitions, catalog, customers, alerts, {
+  const pending = new PendingPayments(db, gateway, transitions, paymentSync, config.payments.checkoutExpiryMinutes);
+  const payments = new PaymentService(db, gateway, transitions, pending, catalog, customers, alerts, {
     successUrl: config.stripe.checkoutSuccessUrl,
     cancelUrl: config.stripe.checkoutCancelUrl,
-    expiryMinutes: config.payments.checkoutExpiryMinutes,
   });
+  // Registered before delivery's trigger: a late payment to be refunded must not be delivered.
+  const latePayments = new LatePayments(db, gateway, paymentSync, alerts, config.payments.latePaymentPolicy, logger.child({ component: 'late-payments' }));
+  latePayments.watch(transitions);
+  const staleCleanup = new StaleCleanup(db, pending, latePayments, alerts, { batchSize: config.payments.cleanupBatchSize, largeThreshold: config.payments.largeCleanupThreshold }, logger.child({ component: 'cleanup' }));
+  const checkoutAdvice = new CheckoutAdvice(pending, catalog, scheduler);
+  scheduler.define(staleCleanupJob(staleCleanup, config.payments.cleanupCron));
   const intake = new WebhookIntake(db, logger, config.jobs.gatewayEventMaxAttempts, {
     onOutcome: (gateway, outcome) => metrics.webhookEvents.inc({ gateway, outcome }),
     onGaveUp: async (tx, event) => {
@@ -102,5 +117,5 @@ export function createServices(infra: Infrastructure): Services {
   deliverWhenPaid(transitions, delivery, dispatcher);
   scheduler.define(recoverySweepJob(recoverySweep, config.delivery.sweepEvery));
 
-  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, paymentSync, intake, telegram, delivery, dispatcher, recoverySweep };
+  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, pending, latePayments, staleCleanup, checkoutAdvice, paymentSync, intake, telegram, delivery, dispatcher, recoverySweep };
 }

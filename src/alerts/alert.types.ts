@@ -32,5 +32,7 @@ export enum AlertType {
   JOB_FAILED = 'JOB_FAILED',
   DELIVERY_FAILED = 'DELIVERY_FAILED',
   RECOVERY_REPORT = 'RECOVERY_REPORT',
+  LATE_PAYMENT = 'LATE_PAYMENT',
+  LARGE_CLEANUP = 'LARGE_CLEANUP',
 }
 registerEnumType(AlertType, { name: 'AlertType' });

@@ -32,7 +32,7 @@ function writeIndex(): void {
 
 async function main(): Promise<void> {
   const name = process.argv[2];
-  if (!name || !/^[a-z0-9-]+$/.test(name)) throw new Error('usage: npm run migration:create -- <kebab-case-name>');
+  if (!name || !/^[a-z0-9_]+$/.test(name)) throw new Error('usage: npm run migration:create -- <snake_case_name> (it becomes part of a class name)');
   const config = loadConfig();
   const embedded = config.databaseUrl ? null : await startEmbeddedPostgres({ dataDir: config.embeddedDataDir, persistent: true });
   const url = config.databaseUrl ?? embedded!.url;

@@ -6,7 +6,8 @@ import { Channel } from '../catalog/channel.entity';
 import { Plan } from '../catalog/plan.entity';
 import { Customer } from '../customers/customer.entity';
 import { GatewayEvent } from '../gateway/gateway-event.entity';
+import { CleanupRun } from '../payments/cleanup-run.entity';
 import { Payment } from '../payments/payment.entity';
 
 /** Listed, not discovered by glob: the same list works under tsc output, swc and jest. */
-export const ENTITIES = [Customer, Channel, Bundle, Plan, Payment, GatewayEvent, Alert, AuditEntry, InviteLink];
+export const ENTITIES = [Customer, Channel, Bundle, Plan, Payment, GatewayEvent, Alert, AuditEntry, InviteLink, CleanupRun];

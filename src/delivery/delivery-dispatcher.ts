@@ -1,6 +1,8 @@
 import type { Logger } from '../shared/logger';
 import type { ClaimVia, DeliveryOutcome, DeliveryService } from './delivery.service';
 
+const RETRY_MARGIN_MS = 25;
+
 /**
  * Runs delivery attempts in this process: right after a payment commits, and again when a
  * retry falls due. Bounded concurrency; timers are only a fast path — the row says what is owed,
@@ -26,13 +28,18 @@ export class DeliveryDispatcher {
     this.pump();
   }
 
-  /** Attempts already-claimed payments (the sweep claims in bulk) and resolves when all are done. */
-  async runClaimed(paymentIds: string[], via: ClaimVia): Promise<DeliveryOutcome[]> {
+  /**
+   * Attempts already-claimed payments (the sweep claims in bulk) and resolves when all are done.
+   * With `leaseUntil` (a bulk claim) each row's claim is confirmed before its turn: see holdClaim.
+   */
+  async runClaimed(paymentIds: string[], via: ClaimVia, leaseUntil?: Date): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = [];
     let next = 0;
     const worker = async () => {
       while (next < paymentIds.length) {
-        const outcome = await this.delivery.attempt(paymentIds[next++], via);
+        const paymentId = paymentIds[next++];
+        if (leaseUntil && !(await this.delivery.holdClaim(paymentId, leaseUntil))) continue;
+        const outcome = await this.delivery.attempt(paymentId, via);
         outcomes.push(outcome);
         this.afterAttempt(outcome);
       }
@@ -81,7 +88,10 @@ export class DeliveryDispatcher {
   private afterAttempt(outcome: DeliveryOutcome): void {
     this.onOutcome(outcome);
     if (!outcome.retryAt || this.stopped) return;
-    const delay = Math.max(0, outcome.retryAt.getTime() - Date.now());
+    // A timer may fire a millisecond or two before the wall clock reaches retryAt (libuv measures
+    // from its cached loop time); the claim would then find the row not yet due and the retry would
+    // wait for the next sweep. A small margin keeps the fast path.
+    const delay = Math.max(0, outcome.retryAt.getTime() - Date.now()) + RETRY_MARGIN_MS;
     clearTimeout(this.timers.get(outcome.paymentId));
     const timer = setTimeout(() => {
       this.timers.delete(outcome.paymentId);

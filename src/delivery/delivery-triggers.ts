@@ -12,7 +12,8 @@ import type { DeliveryService } from './delivery.service';
 export function deliverWhenPaid(transitions: PaymentTransitions, delivery: DeliveryService, dispatcher: DeliveryDispatcher): void {
   transitions.onTransition(async (tx, { payment, to }) => {
     const paid = to === PaymentStatus.SUCCEEDED || (to === PaymentStatus.AUTHORIZED && payment.captureMode === CaptureMode.MANUAL);
-    if (paid && payment.deliveryStatus === null) {
+    // refundRequestedAt: the payment is being refunded (e.g. a late payment under the refund policy).
+    if (paid && payment.deliveryStatus === null && !payment.refundRequestedAt) {
       delivery.markDue(tx, payment);
       tx.afterCommit(() => dispatcher.dispatch(payment.id));
     }

@@ -38,7 +38,24 @@ export interface DeliveryStatusChangedPayload {
   at: Date;
 }
 
+export type DeliveryChangeListener = (event: DeliveryStatusChangedPayload) => void;
+
+/** A sweep's claim: the rows and the lease end it wrote on them, which also identifies the claim. */
+export interface Claim {
+  ids: string[];
+  leaseUntil: Date;
+}
+
 const CLAIMABLE = `delivery_status in ('PENDING', 'IN_PROGRESS')`;
+
+/** The sweep's claim (exported so the sweep bench can EXPLAIN exactly this statement). */
+export function claimDueSql(via: 'sweep' | 'startup'): string {
+  const freshToo = via === 'startup' ? `or (delivery_status = 'PENDING' and delivery_attempts = 0)` : '';
+  return `update payments set delivery_status = 'IN_PROGRESS', delivery_next_attempt_at = ?, updated_at = ?
+        where id in (select id from payments where ${CLAIMABLE} and (delivery_next_attempt_at <= ? ${freshToo})
+                      order by delivery_next_attempt_at limit ? for update skip locked)
+        returning id`;
+}
 
 /**
  * Delivers a paid payment's invite links. The payment row is the queue: a claim is one UPDATE that
@@ -47,6 +64,8 @@ const CLAIMABLE = `delivery_status in ('PENDING', 'IN_PROGRESS')`;
  * is called outside any transaction; the outcome is recorded after.
  */
 export class DeliveryService {
+  private readonly changeListeners: DeliveryChangeListener[] = [];
+
   constructor(
     private readonly db: Database,
     private readonly telegram: TelegramClient,
@@ -96,17 +115,45 @@ export class DeliveryService {
    * different rows). At start-up fresh PENDING rows are taken at once: this process may have
    * died before dispatching them.
    */
-  async claimDue(limit: number, via: 'sweep' | 'startup'): Promise<string[]> {
+  async claimDue(limit: number, via: 'sweep' | 'startup'): Promise<Claim> {
     const now = this.db.clock.now();
-    const freshToo = via === 'startup' ? `or (delivery_status = 'PENDING' and delivery_attempts = 0)` : '';
+    const leaseUntil = new Date(now.getTime() + this.settings.leaseMs);
+    const rows: Array<{ id: string }> = await this.db.fork().execute(claimDueSql(via), [leaseUntil, now, now, limit]);
+    return { ids: rows.map((r) => r.id), leaseUntil };
+  }
+
+  /**
+   * Called just before attempting a row of a bulk claim. Rows wait their turn behind the
+   * concurrency limit, and with a slow Telegram the lease can run out while they wait; another
+   * worker may then have claimed the row. The lease end we wrote identifies our claim: renew it
+   * only if it is still ours, so the row is never attempted by two workers at once.
+   */
+  async holdClaim(paymentId: string, leaseUntil: Date): Promise<boolean> {
+    const now = this.db.clock.now();
+    if (leaseUntil.getTime() - now.getTime() > this.settings.leaseMs / 2) return true;
     const rows: Array<{ id: string }> = await this.db.fork().execute(
-      `update payments set delivery_status = 'IN_PROGRESS', delivery_next_attempt_at = ?, updated_at = ?
-        where id in (select id from payments where ${CLAIMABLE} and (delivery_next_attempt_at <= ? ${freshToo})
-                      order by delivery_next_attempt_at limit ? for update skip locked)
-        returning id`,
-      [new Date(now.getTime() + this.settings.leaseMs), now, now, limit],
+      `update payments set delivery_next_attempt_at = ?, updated_at = ?
+        where id = ? and delivery_status = 'IN_PROGRESS' and delivery_next_attempt_at = ? returning id`,
+      [new Date(now.getTime() + this.settings.leaseMs), now, paymentId, leaseUntil],
     );
-    return rows.map((r) => r.id);
+    return rows.length > 0;
+  }
+
+  /**
+   * An operator's retry: a fresh budget, due now. The caller has locked the row, checked that the
+   * payment is paid and not delivered, and writes the audit entry in the same transaction.
+   */
+  reopen(tx: Tx, payment: Payment): void {
+    const from = payment.deliveryStatus;
+    payment.deliveryStatus = DeliveryStatus.PENDING;
+    payment.deliveryAttempts = 0;
+    payment.deliveryNextAttemptAt = tx.clock.now();
+    this.publishChange(tx, payment, from);
+  }
+
+  /** Called after commit with every status change this process makes (feeds the stats push). */
+  onChange(listener: DeliveryChangeListener): void {
+    this.changeListeners.push(listener);
   }
 
   /** One attempt for a claimed payment. Never throws: every failure is recorded as an outcome. */
@@ -206,6 +253,7 @@ export class DeliveryService {
       at: tx.clock.now(),
     };
     tx.publish(Topic.DELIVERY_STATUS_CHANGED, event);
+    for (const listener of this.changeListeners) tx.afterCommit(() => listener(event));
   }
 }
 

@@ -37,9 +37,9 @@ export class RecoverySweep {
     const started = Date.now();
     const report: SweepReport = { claimed: 0, delivered: 0, retrying: 0, awaitingCustomer: 0, failed: 0, durationMs: 0 };
     while (Date.now() - started < MAX_RUN_MS) {
-      const ids = await this.delivery.claimDue(BATCH, via);
+      const { ids, leaseUntil } = await this.delivery.claimDue(BATCH, via);
       report.claimed += ids.length;
-      for (const outcome of await this.dispatcher.runClaimed(ids, via)) {
+      for (const outcome of await this.dispatcher.runClaimed(ids, via, leaseUntil)) {
         if (outcome.status === DeliveryStatus.DELIVERED) report.delivered++;
         else if (outcome.status === DeliveryStatus.PENDING) report.retrying++;
         else if (outcome.status === DeliveryStatus.AWAITING_CUSTOMER) report.awaitingCustomer++;

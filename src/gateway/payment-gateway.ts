@@ -46,9 +46,22 @@ export interface CreateCheckoutInput {
   idempotencyKey: string;
 }
 
+export interface GatewayRefund {
+  id: string;
+  amountMinor: number;
+  status: string;
+}
+
 export interface PaymentGateway {
   readonly mode: 'LIVE' | 'TEST' | 'SANDBOX';
   createCheckoutSession(input: CreateCheckoutInput): Promise<GatewayCheckoutSession>;
+  /**
+   * Expires an open session so it can no longer be paid. A session that is already expired is
+   * returned as it is; one that was completed (paid) is returned too, so the caller can honour it.
+   */
+  expireCheckoutSession(id: string, idempotencyKey: string): Promise<GatewayCheckoutSession>;
+  /** Refunds a PaymentIntent (the rest of it when amountMinor is omitted). */
+  refundPaymentIntent(paymentIntentId: string, amountMinor: number | null, reason: string, idempotencyKey: string): Promise<GatewayRefund>;
   retrieveCheckoutSession(id: string): Promise<GatewayCheckoutSession>;
   retrievePaymentIntent(id: string): Promise<GatewayPaymentIntent>;
   ping(): Promise<boolean>;

@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import { toGatewayError } from './gateway.errors';
 import type {
   CreateCheckoutInput,
+  GatewayRefund,
   GatewayCheckoutSession,
   GatewayIntentStatus,
   GatewayPaymentIntent,
@@ -87,6 +88,28 @@ export class StripeGateway implements PaymentGateway {
         ),
       ),
     );
+  }
+
+  async expireCheckoutSession(id: string, idempotencyKey: string): Promise<GatewayCheckoutSession> {
+    try {
+      return mapCheckoutSession(await this.stripe.checkout.sessions.expire(id, {}, { idempotencyKey }));
+    } catch (error) {
+      // Stripe refuses to expire a session that is not open (already expired, or paid): the
+      // session's own state is the answer, and the caller decides what it means.
+      const status = (error as { statusCode?: number }).statusCode;
+      if (status === 400) return this.retrieveCheckoutSession(id);
+      throw toGatewayError(error);
+    }
+  }
+
+  async refundPaymentIntent(paymentIntentId: string, amountMinor: number | null, reason: string, idempotencyKey: string): Promise<GatewayRefund> {
+    return this.call(async () => {
+      const refund = await this.stripe.refunds.create(
+        { payment_intent: paymentIntentId, ...(amountMinor ? { amount: amountMinor } : {}), metadata: { reason } },
+        { idempotencyKey },
+      );
+      return { id: refund.id, amountMinor: refund.amount, status: refund.status ?? 'pending' };
+    });
   }
 
   async retrieveCheckoutSession(id: string): Promise<GatewayCheckoutSession> {

@@ -5,6 +5,7 @@ import { AlertResolver } from '../alerts/alert.resolver';
 import { BundleFieldsResolver, CatalogResolver, PlanFieldsResolver } from '../catalog/catalog.resolver';
 import { CustomerResolver } from '../customers/customer.resolver';
 import { PaymentResolver, PaymentStatusChangeResolver } from '../payments/payment.resolver';
+import { PendingPaymentsResolver } from '../payments/pending-payments.resolver';
 import { AppError } from '../shared/errors';
 import { authChecker } from './auth';
 import type { Context } from './context';
@@ -19,6 +20,7 @@ export const RESOLVERS = [
   CustomerResolver,
   PaymentResolver,
   PaymentStatusChangeResolver,
+  PendingPaymentsResolver,
   SystemResolver,
 ] as const;
 

@@ -3,7 +3,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
 import express, { type RequestHandler } from 'express';
-import { GraphQLError, parse, validate, type GraphQLSchema } from 'graphql';
+import { GraphQLError, parse, specifiedRules, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { useServer } from 'graphql-ws/use/ws';
@@ -14,6 +14,12 @@ import type { Authenticator, Principal } from '../graphql/auth';
 import type { Context } from '../graphql/context';
 import { createErrorFormatter } from '../graphql/errors';
 import { assertComplexity, depthLimit } from '../graphql/limits';
+
+/** Gives a GraphQL error without a code the one Apollo would give it; one with a code keeps it. */
+function coded(error: GraphQLError, code: string): GraphQLError {
+  if (error.extensions.code) return error;
+  return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, originalError: error.originalError, extensions: { ...error.extensions, code } });
+}
 
 async function contextFor(services: Services, authenticate: Authenticator, credentials: { authorization?: string; apiKey?: string }, requestId: string): Promise<Context> {
   let principal: Principal | null = null;
@@ -31,6 +37,7 @@ export async function mountGraphql(deps: { schema: GraphQLSchema; services: Serv
   const { config, logger } = services;
   const validationRules = [depthLimit(config.graphql.maxDepth)];
   const formatError = createErrorFormatter(logger);
+  const formatAll = (errors: readonly GraphQLError[]) => errors.map((error) => formatError(error.toJSON(), error));
 
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql' });
   const wsCleanup = useServer<Record<string, unknown>, { context?: Context }>(
@@ -45,17 +52,27 @@ export async function mountGraphql(deps: { schema: GraphQLSchema; services: Serv
         return true;
       },
       context: (ctx) => ({ ...ctx.extra.context!, em: services.db.fork() }),
+      // Parse, validate and limit here, answering errors with the codes Apollo gives over HTTP; a
+      // thrown parse error would close the whole socket (4500) instead of failing one operation.
       onSubscribe: (_ctx, _id, payload) => {
-        const document = parse(payload.query);
-        const errors = validate(schema, document, validationRules);
-        if (errors.length > 0) return errors;
+        let document: DocumentNode;
+        try {
+          document = parse(payload.query);
+        } catch (error) {
+          return [coded(error as GraphQLError, 'GRAPHQL_PARSE_FAILED')];
+        }
+        const errors = validate(schema, document, [...specifiedRules, ...validationRules]);
+        if (errors.length > 0) return errors.map((error) => coded(error, 'GRAPHQL_VALIDATION_FAILED'));
         try {
           assertComplexity(schema, document, payload.variables ?? undefined, payload.operationName ?? undefined, config.graphql.maxComplexity);
         } catch (error) {
-          return [error as never];
+          return [error as GraphQLError];
         }
-        return undefined;
+        return { schema, document, variableValues: payload.variables, operationName: payload.operationName };
       },
+      // Apollo's formatError does not see WebSocket traffic: the same mapping, so codes arrive and internals do not.
+      onNext: (_ctx, _id, _payload, _args, result) => (result.errors ? { ...result, errors: formatAll(result.errors) } : undefined),
+      onError: (_ctx, _id, _payload, errors) => formatAll(errors),
     },
     wsServer,
   );
@@ -65,6 +82,8 @@ export async function mountGraphql(deps: { schema: GraphQLSchema; services: Serv
     introspection: config.graphql.introspection,
     validationRules,
     formatError,
+    // Apollo's default adds stack traces outside production and test; clients never get one.
+    includeStacktraceInErrorResponses: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { async serverWillStart() { return { async drainServer() { await wsCleanup.dispose(); } }; } },

@@ -17,7 +17,10 @@ registerEnumType(PaymentStatus, { name: 'PaymentStatus' });
 @ObjectType()
 @Entity({ tableName: 'payments' })
 @Index({ name: 'payments_open_by_age', expression: `create index "payments_open_by_age" on "payments" ("created_at") where "status" in ('PENDING', 'FAILED')` })
-@Index({ name: 'payments_customer_bundle_open', expression: `create index "payments_customer_bundle_open" on "payments" ("customer_id", "bundle_id") where "status" in ('PENDING', 'FAILED')` })
+// One open (unpaid, still payable) payment per customer and bundle, enforced by the database so
+// that concurrent checkouts cannot both create one.
+@Index({ name: 'payments_one_open_per_customer_bundle', expression: `create unique index "payments_one_open_per_customer_bundle" on "payments" ("customer_id", "bundle_id") where "status" in ('PENDING', 'FAILED')` })
+@Index({ name: 'payments_refund_requested', expression: `create index "payments_refund_requested" on "payments" ("refund_requested_at") where "refund_requested_at" is not null and "status" = 'SUCCEEDED'` })
 @Index({ properties: ['createdAt', 'id'] })
 @Index({ name: 'payments_delivery_due', expression: `create index "payments_delivery_due" on "payments" ("delivery_next_attempt_at") where "delivery_status" in ('PENDING', 'IN_PROGRESS')` })
 @Index({ name: 'payments_delivery_attention', expression: `create index "payments_delivery_attention" on "payments" ("delivery_status", "created_at") where "delivery_status" in ('FAILED', 'AWAITING_CUSTOMER')` })
@@ -78,6 +81,15 @@ export class Payment extends BaseEntity {
   @Field(() => Int)
   @Property({ type: 'integer', default: 0 })
   refundedMinor: number & Opt = 0;
+
+  /** Set in the transaction that decided a refund (e.g. a late payment under the refund policy); cleared once Stripe confirmed. */
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  refundRequestedAt: Date | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  refundReason: string | null = null;
 
   @Field(() => Date)
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })

@@ -1,8 +1,7 @@
-import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, InputType, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { IsUUID } from 'class-validator';
+import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, InputType, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { Plan } from '../catalog/plan.entity';
 import { Customer } from '../customers/customer.entity';
-import { actor, type Context } from '../graphql/context';
+import type { Context } from '../graphql/context';
 import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../graphql/connection';
 import { isUuid } from '../shared/ids';
 import { Topic } from '../shared/topics';
@@ -19,12 +18,6 @@ class PaymentFilter {
   @Field(() => ID, { nullable: true }) bundleId?: string;
   @Field(() => Date, { nullable: true }) createdAfter?: Date;
   @Field(() => Date, { nullable: true }) createdBefore?: Date;
-}
-
-@InputType()
-class CreatePaymentInput {
-  @Field(() => ID) @IsUUID() customerId!: string;
-  @Field(() => ID) @IsUUID() planId!: string;
 }
 
 @ObjectType()
@@ -65,12 +58,6 @@ export class PaymentResolver {
       where.createdAt = { ...(filter.createdAfter && { $gte: filter.createdAfter }), ...(filter.createdBefore && { $lt: filter.createdBefore }) };
     }
     return paginate(ctx.em, Payment, where, page);
-  }
-
-  @Authorized('OPERATOR')
-  @Mutation(() => Payment, { description: 'Creates a pending payment and its Stripe Checkout Session; pay at checkoutUrl.' })
-  async createPayment(@Ctx() ctx: Context, @Arg('input', () => CreatePaymentInput) input: CreatePaymentInput): Promise<Payment> {
-    return ctx.services.payments.createPayment(actor(ctx), input);
   }
 
   @FieldResolver(() => Customer)

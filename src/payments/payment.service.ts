@@ -1,3 +1,4 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import type { AlertService } from '../alerts/alert.service';
@@ -13,52 +14,73 @@ import { Payment } from './payment.entity';
 import { PaymentError } from './payment.errors';
 import { PaymentStatus } from './payment-status';
 import type { PaymentTransitions } from './payment-transitions.service';
+import type { PendingPayments, PendingView } from './pending-payments.service';
 
 export interface CheckoutUrls {
   successUrl: string;
   cancelUrl: string;
-  expiryMinutes: number;
+}
+
+export type CheckoutOutcome = 'CREATED' | 'PENDING_SAME_BUNDLE' | 'ALREADY_PAID';
+
+export interface CheckoutResult {
+  outcome: CheckoutOutcome;
+  /** The new payment (CREATED) or the one that was found paid (ALREADY_PAID). */
+  payment: Payment | null;
+  /** PENDING_SAME_BUNDLE: the open payment for this bundle, with its age and time left. */
+  conflict: PendingView | null;
+  /** Open payments for other bundles: they never block, but the customer should know. */
+  otherPending: PendingView[];
+}
+
+export interface CreatePaymentInput {
+  customerId: string;
+  planId: string;
+  /** Cancel this open payment of the same customer first ("cancel and start new"). */
+  replacePaymentId?: string | null;
 }
 
 /**
- * Checkout: the payment row commits first (PENDING, our id), then Stripe is called outside any
- * transaction with an idempotency key derived from that id, then the session is recorded. A crash
- * in between leaves a PENDING payment that the stale-payment sweep expires; a session Stripe did
- * create still carries our id in its metadata, so a late payment finds its payment.
+ * Checkout. Per customer and bundle at most one open payment, enforced by a unique partial index;
+ * a stale one is expired first. The payment row commits (PENDING, our id) before Stripe is called
+ * with an idempotency key from that id, outside any transaction; a crash in between leaves a
+ * PENDING payment the cleanup expires, and a session Stripe did create carries our id in its
+ * metadata, so a late payment still finds its payment.
  */
 export class PaymentService {
   constructor(
     private readonly db: Database,
     private readonly gateway: PaymentGateway,
     private readonly transitions: PaymentTransitions,
+    private readonly pending: PendingPayments,
     private readonly catalog: CatalogService,
     private readonly customers: CustomerService,
     private readonly alerts: AlertService,
     private readonly urls: CheckoutUrls,
   ) {}
 
-  async createPayment(actor: Actor, input: { customerId: string; planId: string }): Promise<Payment> {
-    const payment = await this.db.transaction(async (tx) => {
-      const customer = await this.customers.require(tx.em, input.customerId);
-      if (customer.anonymizedAt) throw AppError.conflict('This customer was anonymised and cannot pay');
-      const plan = await this.catalog.requirePlan(tx.em, input.planId);
-      if (!plan.active || !plan.bundle.getEntity().active) throw AppError.conflict(`Plan ${plan.id} is not on sale`);
-      const now = tx.clock.now();
-      const created = tx.em.create(Payment, {
-        customer,
-        plan,
-        bundle: plan.bundle,
-        amountMinor: plan.amountMinor,
-        currency: plan.currency,
-        captureMode: plan.captureMode,
-        checkoutExpiresAt: new Date(now.getTime() + this.urls.expiryMinutes * 60_000),
-        createdAt: now,
-        statusChangedAt: now,
-      });
-      recordAudit(tx, actor, { action: 'payment.create', subjectType: 'payment', subjectId: created.id, after: { status: created.status, planId: plan.id, amountMinor: plan.amountMinor, currency: plan.currency } });
-      return created;
-    });
-    return this.openCheckout(actor, payment);
+  async createPayment(actor: Actor, input: CreatePaymentInput): Promise<CheckoutResult> {
+    const em = this.db.fork();
+    const customer = await this.customers.require(em, input.customerId);
+    if (customer.anonymizedAt) throw AppError.conflict('This customer was anonymised and cannot pay');
+    const plan = await this.catalog.requirePlan(em, input.planId);
+    if (!plan.active || !plan.bundle.getEntity().active) throw AppError.conflict(`Plan ${plan.id} is not on sale`);
+    if (input.replacePaymentId) await this.cancelToReplace(actor, input.replacePaymentId, customer.id, plan.bundle.id);
+
+    const blocking = await this.settleSameBundle(actor, customer.id, plan.bundle.id);
+    if (blocking) return blocking;
+    const otherPending = (await this.pending.openFor(this.db.fork(), customer.id)).map((p) => this.pending.view(p));
+    let payment: Payment;
+    try {
+      payment = await this.insertPending(actor, customer.id, plan.id);
+    } catch (error) {
+      if (!(error instanceof UniqueConstraintViolationException)) throw error;
+      // A concurrent checkout for the same bundle won the race: answer with its payment.
+      const conflict = await this.settleSameBundle(actor, customer.id, plan.bundle.id);
+      if (conflict) return conflict;
+      throw AppError.conflict('Another checkout for this bundle is being created; try again');
+    }
+    return { outcome: 'CREATED', payment: await this.openCheckout(actor, payment), conflict: null, otherPending };
   }
 
   async require(em: EntityManager, paymentId: string): Promise<Payment> {
@@ -67,9 +89,49 @@ export class PaymentService {
     return payment;
   }
 
+  /** The open payment for this bundle blocks unless it is stale, in which case it is expired first. */
+  private async settleSameBundle(actor: Actor, customerId: string, bundleId: string): Promise<CheckoutResult | null> {
+    const open = (await this.pending.openFor(this.db.fork(), customerId)).find((p) => p.bundle.id === bundleId);
+    if (!open) return null;
+    const view = this.pending.view(open);
+    if (!view.stale) return { outcome: 'PENDING_SAME_BUNDLE', payment: null, conflict: view, otherPending: [] };
+    const closed = await this.pending.close(actor, open.id, PaymentStatus.EXPIRED, 'stale: expired before a new checkout');
+    if (closed.outcome === 'found_paid') return { outcome: 'ALREADY_PAID', payment: closed.payment, conflict: null, otherPending: [] };
+    return null;
+  }
+
+  private async cancelToReplace(actor: Actor, paymentId: string, customerId: string, bundleId: string): Promise<void> {
+    const payment = await this.pending.require(this.db.fork(), paymentId);
+    this.pending.assertOwner(payment, customerId);
+    if (payment.bundle.id !== bundleId) throw AppError.badInput('replacePaymentId must be an open payment for the same bundle');
+    await this.pending.close(actor, paymentId, PaymentStatus.CANCELLED, 'cancelled to start a new checkout');
+  }
+
+  private async insertPending(actor: Actor, customerId: string, planId: string): Promise<Payment> {
+    return this.db.transaction(async (tx) => {
+      const plan = await this.catalog.requirePlan(tx.em, planId);
+      const now = tx.clock.now();
+      const payment = tx.em.create(Payment, {
+        customer: customerId,
+        plan,
+        bundle: plan.bundle,
+        amountMinor: plan.amountMinor,
+        currency: plan.currency,
+        captureMode: plan.captureMode,
+        checkoutExpiresAt: new Date(now.getTime() + this.pending.expiryMinutes * 60_000),
+        createdAt: now,
+        statusChangedAt: now,
+      });
+      recordAudit(tx, actor, { action: 'payment.create', subjectType: 'payment', subjectId: payment.id, after: { status: payment.status, planId: plan.id, amountMinor: plan.amountMinor, currency: plan.currency } });
+      await tx.em.flush();
+      return payment;
+    });
+  }
+
   private async openCheckout(actor: Actor, payment: Payment): Promise<Payment> {
-    const plan = await this.catalog.requirePlan(this.db.fork(), payment.plan.id);
-    const customer = await this.customers.require(this.db.fork(), payment.customer.id);
+    const em = this.db.fork();
+    const plan = await this.catalog.requirePlan(em, payment.plan.id);
+    const customer = await this.customers.require(em, payment.customer.id);
     try {
       const session = await this.gateway.createCheckoutSession({
         paymentId: payment.id,

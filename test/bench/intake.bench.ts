@@ -70,6 +70,8 @@ async function seedPayments(app: RecoupApp, pool: Pool, count: number): Promise<
      returning id`,
     [customer.id, plan.id, bundle.id, count],
   );
+  // A live table has planner statistics; a bulk insert leaves none until autovacuum gets to it.
+  await pool.query('analyze payments');
   return rows.map((r) => r.id);
 }
 

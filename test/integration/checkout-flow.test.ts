@@ -39,7 +39,7 @@ describe('checkout to paid, end to end', () => {
   it('cancels the payment and raises an alert when Stripe refuses to open checkout', async () => {
     const { customerId, planId } = await seedCatalog(h);
     h.stripe.failNext({ method: 'POST', path: '/v1/checkout/sessions' }, { status: 500, error: { type: 'api_error', message: 'boom' } });
-    const result = await h.gql(`mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id } }`, { i: { customerId, planId } });
+    const result = await h.gql(`mutation($i: CreatePaymentInput!) { createPayment(input: $i) { outcome } }`, { i: { customerId, planId } });
 
     expect(result.errors?.[0].extensions?.code).toBe('GATEWAY_ERROR');
     const payments = await h.gql(`{ payments(first: 5) { edges { node { status } } } alerts(filter: { open: true }) { edges { node { type severity } } } }`);
@@ -49,9 +49,9 @@ describe('checkout to paid, end to end', () => {
 
   it('answers coded errors for unknown ids and bad input', async () => {
     const { customerId } = await seedCatalog(h);
-    const unknownPlan = await h.gql(`mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id } }`, { i: { customerId, planId: '00000000-0000-4000-8000-000000000000' } });
+    const unknownPlan = await h.gql(`mutation($i: CreatePaymentInput!) { createPayment(input: $i) { outcome } }`, { i: { customerId, planId: '00000000-0000-4000-8000-000000000000' } });
     expect(unknownPlan.errors?.[0].extensions?.code).toBe('NOT_FOUND');
-    const notUuid = await h.gql(`mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id } }`, { i: { customerId, planId: 'nope' } });
+    const notUuid = await h.gql(`mutation($i: CreatePaymentInput!) { createPayment(input: $i) { outcome } }`, { i: { customerId, planId: 'nope' } });
     expect(notUuid.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     const badPrice = await h.gql(`mutation { createPlan(input: { bundleId: "00000000-0000-4000-8000-000000000000", name: "x", amountMinor: -5, currency: "usd", durationDays: 30 }) { id } }`);
     expect(badPrice.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');

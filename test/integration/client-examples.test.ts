@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { runAdmin } from '../../client-examples/admin';
 import { watchAlerts, type LiveAlert, type StatusChange } from '../../client-examples/live-alerts';
 import { AlertSeverity, AlertType } from '../../src/alerts/alert.types';
@@ -14,6 +15,39 @@ async function admin(url: string, token: string, ...argv: string[]) {
 
 const raise = (h: Harness, fingerprint: string, severity = AlertSeverity.HIGH) =>
   h.app.services.alerts.raiseNow({ type: AlertType.PAYMENT_FAILED, severity, title: `Payment failed (${fingerprint})`, detail: 'card_declined', fingerprint });
+
+/** A loopback TCP proxy to the server whose open connections a test can cut, as a flaky network would. */
+async function cuttableProxy(targetPort: number) {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((client) => {
+    const upstream = net.connect(targetPort, '127.0.0.1');
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+      s.on('error', () => undefined);
+    }
+    client.pipe(upstream).pipe(client);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
+    cut: () => sockets.forEach((s) => s.destroy()),
+    close: () => new Promise<void>((resolve) => {
+      sockets.forEach((s) => s.destroy());
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** Raises a fresh alert per poll until the watcher has received one of them (subscriptions register a moment after connecting). */
+async function raiseUntilReceived(h: Harness, alerts: LiveAlert[], prefix: string): Promise<string[]> {
+  const raised: string[] = [];
+  await eventually(async () => {
+    raised.push((await raise(h, `${prefix}-${raised.length}`)).alert.id);
+    return alerts.some((a) => raised.includes(a.id));
+  }, 5000, 100);
+  return raised;
+}
 
 describe('client examples against a real server', () => {
   let h: Harness;
@@ -95,12 +129,7 @@ describe('client examples against a real server', () => {
     });
     try {
       await eventually(async () => connected);
-      // The server registers a subscription a moment after the socket is acknowledged: raise until one arrives.
-      const raised: string[] = [];
-      await eventually(async () => {
-        raised.push((await raise(h, `live-${raised.length}`)).alert.id);
-        return alerts.length > 0;
-      }, 5000, 100);
+      const raised = await raiseUntilReceived(h, alerts, 'live');
       expect(raised).toContain(alerts[0].id);
       await raise(h, 'live-below-threshold', AlertSeverity.LOW);
       const { alert: last } = await raise(h, 'live-last');
@@ -113,6 +142,46 @@ describe('client examples against a real server', () => {
       await eventually(async () => changes.some((c) => c.paymentId === payment.id));
       expect(changes.find((c) => c.paymentId === payment.id)).toMatchObject({ from: 'PENDING', to: 'SUCCEEDED', actor: 'system:stripe-webhook' });
       expect(errors).toEqual([]);
+    } finally {
+      await watch.dispose();
+    }
+  });
+
+  it('watchAlerts reconnects with backoff after the connection drops and keeps delivering', async () => {
+    const proxy = await cuttableProxy(h.app.port);
+    const alerts: LiveAlert[] = [];
+    const states: string[] = [];
+    const errors: unknown[] = [];
+    const watch = watchAlerts({
+      url: proxy.url,
+      token: h.tokens.viewer,
+      onAlert: (a) => alerts.push(a),
+      onError: (e) => errors.push(e),
+      onConnection: (state) => states.push(state),
+      baseRetryDelayMs: 20,
+      maxRetryDelayMs: 200,
+    });
+    try {
+      await raiseUntilReceived(h, alerts, 'before-drop');
+      proxy.cut();
+      await eventually(async () => states.filter((s) => s === 'connected').length >= 2);
+      expect(states).toContain('disconnected');
+
+      const after = await raiseUntilReceived(h, alerts, 'after-drop');
+      expect(alerts.filter((a) => after.includes(a.id)).length).toBeGreaterThan(0);
+      expect(errors).toEqual([]);
+    } finally {
+      await watch.dispose();
+      await proxy.close();
+    }
+  });
+
+  it('watchAlerts reports a refused token once instead of retrying it', async () => {
+    const errors: unknown[] = [];
+    const watch = watchAlerts({ url: h.url, token: 'not-a-jwt', onAlert: () => undefined, onError: (e) => errors.push(e), baseRetryDelayMs: 10 });
+    try {
+      await eventually(async () => errors.length > 0);
+      expect((errors[0] as { code?: number }).code).toBe(4403);
     } finally {
       await watch.dispose();
     }

@@ -1,7 +1,7 @@
 import { must } from '../support/fixtures';
 import { collect, startHarness, type GqlResult, type Harness } from '../support/harness';
 
-type Sub = ReturnType<typeof collect>;
+type Sub = ReturnType<typeof collect<any>>;
 
 const MAX_DEPTH = 4;
 const MAX_COMPLEXITY = 50;

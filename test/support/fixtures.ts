@@ -22,14 +22,15 @@ export async function seedCatalog(h: Harness, opts: { captureMode?: 'AUTOMATIC' 
   return { channelId, bundleId, planId: must(plan).createPlan.id as string, customerId: must(customer).createCustomer.id as string };
 }
 
+export const CHECKOUT_FIELDS = `outcome message payment { id status amountMinor currency checkoutUrl stripeCheckoutSessionId }
+  conflict { ageMinutes minutesRemaining stale payment { id status checkoutUrl } actions { type url paymentId } }
+  warnings { payment { id bundleId } }`;
+
+/** Starts a checkout that must succeed (outcome CREATED) and returns the new payment. */
 export async function createPayment(h: Harness, customerId: string, planId: string) {
-  const result = await h.gql(
-    `mutation($i: CreatePaymentInput!) { createPayment(input: $i) { id status amountMinor currency checkoutUrl stripeCheckoutSessionId } }`,
-    { i: { customerId, planId } },
-    { token: h.tokens.operator },
-  );
-  if (result.errors) throw new Error(JSON.stringify(result.errors));
-  return result.data!.createPayment as { id: string; status: string; checkoutUrl: string; stripeCheckoutSessionId: string; amountMinor: number };
+  const result = must(await h.gql(`mutation($i: CreatePaymentInput!) { createPayment(input: $i) { ${CHECKOUT_FIELDS} } }`, { i: { customerId, planId } }, { token: h.tokens.operator }));
+  if (result.createPayment.outcome !== 'CREATED') throw new Error(`expected CREATED, got ${JSON.stringify(result.createPayment)}`);
+  return result.createPayment.payment as { id: string; status: string; checkoutUrl: string; stripeCheckoutSessionId: string; amountMinor: number };
 }
 
 export async function paymentStatus(h: Harness, id: string): Promise<string> {

@@ -1,0 +1,41 @@
+import type { CheckoutResult as CheckoutResultData } from './payment.service';
+import type { PendingView } from './pending-payments.service';
+import { CheckoutOutcomeEnum, PaymentActionType, type CheckoutResult, type PendingPayment } from './checkout.types';
+
+/** An open payment as the customer sees it: age, time left, and the ways forward. */
+export function presentPending(view: PendingView): PendingPayment {
+  const { payment } = view;
+  const actions = [
+    ...(payment.checkoutUrl && !view.stale
+      ? [{ type: PaymentActionType.COMPLETE, label: 'Complete this payment', paymentId: payment.id, url: payment.checkoutUrl, mutation: null }]
+      : []),
+    { type: PaymentActionType.CANCEL, label: 'Cancel this payment', paymentId: payment.id, url: null, mutation: `cancelPayment(paymentId: "${payment.id}")` },
+    {
+      type: PaymentActionType.CANCEL_AND_START_NEW,
+      label: 'Cancel it and start a new checkout',
+      paymentId: payment.id,
+      url: null,
+      mutation: `createPayment(input: { planId: "…", replacePaymentId: "${payment.id}" })`,
+    },
+  ];
+  return { ...view, actions };
+}
+
+const MESSAGES: Record<CheckoutOutcomeEnum, string> = {
+  CREATED: 'Payment created: pay at checkoutUrl.',
+  PENDING_SAME_BUNDLE: 'You already have an open payment for this bundle: complete it, or cancel it and start a new one.',
+  ALREADY_PAID: 'Your earlier payment for this bundle went through: nothing more to pay.',
+};
+
+export function presentCheckout(result: CheckoutResultData): CheckoutResult {
+  const outcome = CheckoutOutcomeEnum[result.outcome];
+  const warnings = result.otherPending.map(presentPending);
+  const note = warnings.length > 0 ? ` Note: ${warnings.length} open payment(s) for other bundles.` : '';
+  return {
+    outcome,
+    message: MESSAGES[outcome] + note,
+    payment: result.payment,
+    conflict: result.conflict ? presentPending(result.conflict) : null,
+    warnings,
+  };
+}

@@ -1,0 +1,78 @@
+import type { AlertService } from '../alerts/alert.service';
+import { AlertSeverity, AlertType } from '../alerts/alert.types';
+import { systemActor, type Database } from '../database/transaction';
+import type { PaymentGateway } from '../gateway/payment-gateway';
+import type { Logger } from '../shared/logger';
+import { Payment } from './payment.entity';
+import { PaymentStatus } from './payment-status';
+import type { PaymentSync } from './payment-sync.service';
+import type { PaymentTransitions } from './payment-transitions.service';
+
+const LATE_FROM = [PaymentStatus.EXPIRED, PaymentStatus.CANCELLED];
+const actor = systemActor('late-payments');
+
+/**
+ * A payment that succeeds after we expired or cancelled it is never silent: it raises LATE_PAYMENT.
+ * Policy `honour` keeps it (it is delivered like any other); policy `refund` records the refund as
+ * owed in the same transaction (refundRequestedAt, which also withholds delivery), and refunds it
+ * at Stripe after commit with an idempotency key from our id. A crash before the refund leaves the
+ * row marked, and the cleanup run retries it.
+ */
+export class LatePayments {
+  constructor(
+    private readonly db: Database,
+    private readonly gateway: PaymentGateway,
+    private readonly sync: PaymentSync,
+    private readonly alerts: AlertService,
+    private readonly policy: 'honour' | 'refund',
+    private readonly logger: Logger,
+  ) {}
+
+  watch(transitions: PaymentTransitions): void {
+    transitions.onTransition(async (tx, { payment, from, to }) => {
+      if (!LATE_FROM.includes(from) || (to !== PaymentStatus.SUCCEEDED && to !== PaymentStatus.AUTHORIZED)) return;
+      const refund = this.policy === 'refund';
+      if (refund) {
+        payment.refundRequestedAt = tx.clock.now();
+        payment.refundReason = `late payment: arrived after the payment was ${from.toLowerCase()}`;
+        tx.afterCommit(async () => {
+          await this.refundOwed(payment.id);
+        });
+      }
+      await this.alerts.raise(tx, {
+        type: AlertType.LATE_PAYMENT,
+        severity: AlertSeverity.MEDIUM,
+        title: refund ? 'Late payment received: refunding it' : 'Late payment received: honoured',
+        detail: `Payment ${payment.id} was ${from} when ${payment.amountMinor} ${payment.currency.toUpperCase()} arrived. Policy ${this.policy}: ${refund ? 'the payment is refunded and no access is given' : 'access is delivered'}.`,
+        subjectType: 'payment',
+        subjectId: payment.id,
+      });
+    });
+  }
+
+  /** Refunds every payment marked as owed a refund (bounded). Returns how many were refunded. */
+  async refundAllOwed(limit = 100): Promise<{ refunded: number; failed: number }> {
+    const owed = await this.db.fork().find(Payment, { refundRequestedAt: { $ne: null }, status: PaymentStatus.SUCCEEDED }, { limit, orderBy: { refundRequestedAt: 'asc' } });
+    let refunded = 0;
+    let failed = 0;
+    for (const payment of owed) (await this.refundOwed(payment.id)) ? refunded++ : failed++;
+    return { refunded, failed };
+  }
+
+  async refundOwed(paymentId: string): Promise<boolean> {
+    const payment = await this.db.fork().findOne(Payment, paymentId);
+    if (!payment?.refundRequestedAt || payment.status !== PaymentStatus.SUCCEEDED || !payment.stripePaymentIntentId) return false;
+    try {
+      await this.gateway.refundPaymentIntent(payment.stripePaymentIntentId, null, payment.refundReason ?? 'late payment', `refund:${payment.id}:late`);
+      await this.db.transaction(async (tx) => {
+        const locked = await tx.em.findOneOrFail(Payment, paymentId);
+        await this.sync.recordRefund(tx, actor, locked, locked.amountMinor, locked.refundReason ?? 'late payment');
+        locked.refundRequestedAt = null;
+      });
+      return true;
+    } catch (error) {
+      this.logger.warn({ err: error, paymentId }, 'late-payment refund failed; the cleanup run retries it');
+      return false;
+    }
+  }
+}

@@ -1,0 +1,89 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Actor, Database } from '../database/transaction';
+import type { PaymentGateway } from '../gateway/payment-gateway';
+import { AppError } from '../shared/errors';
+import { isUuid } from '../shared/ids';
+import { Payment } from './payment.entity';
+import { PaymentError } from './payment.errors';
+import { OPEN_STATUSES, PaymentStatus } from './payment-status';
+import type { PaymentSync } from './payment-sync.service';
+import type { PaymentTransitions } from './payment-transitions.service';
+
+export type CloseOutcome = 'closed' | 'found_paid' | 'not_open';
+
+export interface PendingView {
+  payment: Payment;
+  ageMinutes: number;
+  minutesRemaining: number;
+  stale: boolean;
+}
+
+/**
+ * Pending (open, still payable) payments: how old they are, and closing them for real. Closing
+ * first expires the Stripe Checkout Session, so nobody can pay a payment we consider dead; if
+ * Stripe says the session was already paid, the payment is honoured instead (and delivered).
+ */
+export class PendingPayments {
+  constructor(
+    private readonly db: Database,
+    private readonly gateway: PaymentGateway,
+    private readonly transitions: PaymentTransitions,
+    private readonly sync: PaymentSync,
+    readonly expiryMinutes: number,
+  ) {}
+
+  view(payment: Payment, now = this.db.clock.now()): PendingView {
+    const ageMs = now.getTime() - payment.createdAt.getTime();
+    const remainingMs = this.expiryMinutes * 60_000 - ageMs;
+    return {
+      payment,
+      ageMinutes: Math.max(0, Math.floor(ageMs / 60_000)),
+      minutesRemaining: Math.max(0, Math.ceil(remainingMs / 60_000)),
+      stale: remainingMs <= 0,
+    };
+  }
+
+  /** Open payments created before this are stale. */
+  staleCutoff(): Date {
+    return new Date(this.db.clock.now().getTime() - this.expiryMinutes * 60_000);
+  }
+
+  async openFor(em: EntityManager, customerId: string): Promise<Payment[]> {
+    return em.find(Payment, { customer: customerId, status: { $in: [...OPEN_STATUSES] } }, { orderBy: { createdAt: 'asc' } });
+  }
+
+  /** Expires (stale) or cancels (customer, operator) an open payment, idempotently. */
+  async close(actor: Actor, paymentId: string, to: PaymentStatus.EXPIRED | PaymentStatus.CANCELLED, reason: string): Promise<{ payment: Payment; outcome: CloseOutcome }> {
+    const payment = await this.require(this.db.fork(), paymentId);
+    if (!OPEN_STATUSES.includes(payment.status)) return { payment, outcome: 'not_open' };
+    if (payment.stripeCheckoutSessionId) {
+      const session = await this.gateway.expireCheckoutSession(payment.stripeCheckoutSessionId, `expire:${payment.id}`);
+      if (session.status === 'complete') return { payment: await this.honour(actor, payment.id, session), outcome: 'found_paid' };
+    }
+    const result = await this.db.transaction((tx) => this.transitions.transition(tx, actor, paymentId, to, { reason }));
+    return { payment: result.payment, outcome: result.outcome === 'applied' ? 'closed' : 'not_open' };
+  }
+
+  async require(em: EntityManager, paymentId: string): Promise<Payment> {
+    const payment = isUuid(paymentId) ? await em.findOne(Payment, { id: paymentId }) : null;
+    if (!payment) throw PaymentError.notFound(paymentId);
+    return payment;
+  }
+
+  assertOwner(payment: Payment, customerId: string | null): void {
+    // A customer asking about someone else's payment learns nothing, not even that it exists.
+    if (customerId && payment.customer.id !== customerId) throw PaymentError.notFound(payment.id);
+  }
+
+  /** The session was paid after all: follow Stripe (SUCCEEDED, or AUTHORIZED under manual capture). */
+  private async honour(actor: Actor, paymentId: string, session: { paymentIntentId: string | null; paymentStatus: string }): Promise<Payment> {
+    const intent = session.paymentIntentId ? await this.gateway.retrievePaymentIntent(session.paymentIntentId) : null;
+    return this.db.transaction(async (tx) => {
+      const payment = await this.transitions.lock(tx, paymentId);
+      if (intent) await this.sync.syncToIntent(tx, actor, payment, intent, 'checkout session was already paid when we expired it');
+      else if (session.paymentStatus === 'paid') await this.sync.moveTo(tx, actor, payment, PaymentStatus.SUCCEEDED, { reason: 'checkout session already paid' });
+      else throw AppError.conflict(`Payment ${paymentId}: session complete but not paid`);
+      return payment;
+    });
+  }
+}
