@@ -2,10 +2,12 @@ import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261122030432_initial } from './Migration20261122030432_initial';
 import { Migration20261122031939_delivery } from './Migration20261122031939_delivery';
 import { Migration20261122032513_pending_payments } from './Migration20261122032513_pending_payments';
+import { Migration20261122032725_subscriptions } from './Migration20261122032725_subscriptions';
 
 /** Every migration, in order. `npm run migration:create` rewrites this file. */
 export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261122030432_initial', class: Migration20261122030432_initial },
   { name: 'Migration20261122031939_delivery', class: Migration20261122031939_delivery },
   { name: 'Migration20261122032513_pending_payments', class: Migration20261122032513_pending_payments },
+  { name: 'Migration20261122032725_subscriptions', class: Migration20261122032725_subscriptions },
 ];

@@ -1,4 +1,5 @@
 import { InviteLinkService } from './access/invite-link.service';
+import { SubscriptionService } from './access/subscription.service';
 import { AlertService } from './alerts/alert.service';
 import { AlertSeverity, AlertType } from './alerts/alert.types';
 import { CatalogService } from './catalog/catalog.service';
@@ -57,6 +58,7 @@ export interface Services {
   delivery: DeliveryService;
   dispatcher: DeliveryDispatcher;
   recoverySweep: RecoverySweep;
+  subscriptions: SubscriptionService;
 }
 
 export interface Infrastructure {
@@ -114,8 +116,10 @@ export function createServices(infra: Infrastructure): Services {
   const delivery = new DeliveryService(db, telegram, links, catalog, alerts, config.delivery, logger.child({ component: 'delivery' }));
   const dispatcher = new DeliveryDispatcher(delivery, config.delivery.concurrency, logger);
   const recoverySweep = new RecoverySweep(db, delivery, dispatcher, alerts, logger.child({ component: 'recovery-sweep' }));
+  const subscriptions = new SubscriptionService();
+  subscriptions.watch(transitions);
   deliverWhenPaid(transitions, delivery, dispatcher);
   scheduler.define(recoverySweepJob(recoverySweep, config.delivery.sweepEvery));
 
-  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, pending, latePayments, staleCleanup, checkoutAdvice, paymentSync, intake, telegram, delivery, dispatcher, recoverySweep };
+  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, pending, latePayments, staleCleanup, checkoutAdvice, paymentSync, intake, telegram, delivery, dispatcher, recoverySweep, subscriptions };
 }

@@ -21,12 +21,16 @@ export type AlertSeverity =
 
 export type AlertType =
   | 'CHECKOUT_FAILED'
+  | 'DELIVERY_FAILED'
   | 'GATEWAY_EVENT_FAILED'
   | 'JOB_FAILED'
+  | 'LARGE_CLEANUP'
+  | 'LATE_PAYMENT'
   | 'PAYMENT_CANCELED'
   | 'PAYMENT_DISPUTED'
   | 'PAYMENT_FAILED'
   | 'PAYMENT_REFUNDED'
+  | 'RECOVERY_REPORT'
   | 'UNMATCHED_GATEWAY_EVENT';
 
 export type PaymentFilter = {

@@ -1,4 +1,5 @@
 import { InviteLink } from '../access/invite-link.entity';
+import { Subscription } from '../access/subscription.entity';
 import { Alert } from '../alerts/alert.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
 import { Bundle } from '../catalog/bundle.entity';
@@ -10,4 +11,4 @@ import { CleanupRun } from '../payments/cleanup-run.entity';
 import { Payment } from '../payments/payment.entity';
 
 /** Listed, not discovered by glob: the same list works under tsc output, swc and jest. */
-export const ENTITIES = [Customer, Channel, Bundle, Plan, Payment, GatewayEvent, Alert, AuditEntry, InviteLink, CleanupRun];
+export const ENTITIES = [Customer, Channel, Bundle, Plan, Payment, GatewayEvent, Alert, AuditEntry, InviteLink, CleanupRun, Subscription];

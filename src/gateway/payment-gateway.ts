@@ -21,6 +21,10 @@ export interface GatewayPaymentIntent {
   lastErrorCode: string | null;
   lastErrorMessage: string | null;
   latestChargeId: string | null;
+  stripeCustomerId: string | null;
+  paymentMethodId: string | null;
+  captureBefore: Date | null;
+  created: Date;
 }
 
 export interface GatewayCheckoutSession {

@@ -29,6 +29,13 @@ export function createStripeClient(config: Config['stripe']): Stripe {
 const idOf = (value: string | { id: string } | null | undefined): string | null =>
   value == null ? null : typeof value === 'string' ? value : value.id;
 
+/** Stripe reports the authorization deadline on the latest charge's card details. */
+function captureBeforeOf(pi: Stripe.PaymentIntent): Date | null {
+  const charge = pi.latest_charge as Stripe.Charge | string | null;
+  const seconds = typeof charge === 'object' && charge ? charge.payment_method_details?.card?.capture_before : undefined;
+  return seconds ? new Date(seconds * 1000) : null;
+}
+
 export function mapPaymentIntent(pi: Stripe.PaymentIntent): GatewayPaymentIntent {
   return {
     id: pi.id,
@@ -40,6 +47,10 @@ export function mapPaymentIntent(pi: Stripe.PaymentIntent): GatewayPaymentIntent
     lastErrorCode: pi.last_payment_error?.decline_code ?? pi.last_payment_error?.code ?? null,
     lastErrorMessage: pi.last_payment_error?.message ?? null,
     latestChargeId: idOf(pi.latest_charge as string | { id: string } | null),
+    stripeCustomerId: idOf(pi.customer as string | { id: string } | null),
+    paymentMethodId: idOf(pi.payment_method as string | { id: string } | null),
+    captureBefore: captureBeforeOf(pi),
+    created: new Date(pi.created * 1000),
   };
 }
 
@@ -72,7 +83,10 @@ export class StripeGateway implements PaymentGateway {
             payment_intent_data: {
               metadata: { paymentId: input.paymentId },
               capture_method: input.manualCapture ? 'manual' : 'automatic',
+              // Saves the card for off-session renewal charges (dunning).
+              setup_future_usage: 'off_session',
             },
+            customer_creation: 'always',
             line_items: [
               {
                 quantity: 1,

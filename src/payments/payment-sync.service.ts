@@ -54,6 +54,8 @@ export class PaymentSync {
 
   async syncToIntent(tx: Tx, actor: Actor, payment: Payment, intent: GatewayPaymentIntent, reason: string): Promise<string> {
     this.attachIntent(payment, intent.id);
+    payment.stripeCustomerId ??= intent.stripeCustomerId;
+    payment.stripePaymentMethodId ??= intent.paymentMethodId;
     const target = statusForIntent(intent);
     if (!target) return `no change: intent ${intent.status}`;
     return this.moveTo(tx, actor, payment, target, {

@@ -66,6 +66,15 @@ export class Payment extends BaseEntity {
   @Property({ type: 'text', nullable: true })
   checkoutUrl: string | null = null;
 
+  /** Saved at checkout (setup_future_usage) for off-session renewal charges. */
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  stripeCustomerId: string | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  stripePaymentMethodId: string | null = null;
+
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })
   checkoutExpiresAt: Date | null = null;

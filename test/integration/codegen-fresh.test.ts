@@ -46,8 +46,7 @@ describe('committed generated files are fresh', () => {
     const generated = await generateInMemory();
 
     expect(filesUnder(join(ROOT, CODEGEN_OUTPUT))).toEqual([...generated.keys()].sort());
-    for (const [file, content] of generated) {
-      expect({ file, content: readFileSync(join(ROOT, file), 'utf8') }).toEqual({ file, content });
-    }
+    const stale = [...generated].filter(([file, content]) => readFileSync(join(ROOT, file), 'utf8') !== content).map(([file]) => file);
+    expect(stale).toEqual([]);
   }, 60_000);
 });

@@ -1,0 +1,61 @@
+import { LockMode } from '@mikro-orm/core';
+import { recordAudit } from '../audit/audit.service';
+import { Plan } from '../catalog/plan.entity';
+import { CaptureMode } from '../catalog/plan.entity';
+import { systemActor, type Tx } from '../database/transaction';
+import type { Payment } from '../payments/payment.entity';
+import { PaymentStatus } from '../payments/payment-status';
+import type { PaymentTransitions } from '../payments/payment-transitions.service';
+import { Topic } from '../shared/topics';
+import { Subscription, SubscriptionStatus } from './subscription.entity';
+
+const DAY_MS = 86_400_000;
+const actor = systemActor('subscriptions');
+
+/**
+ * Subscriptions follow payments: a paid payment creates the customer's subscription to the bundle
+ * or extends it from its current end (never shortening time already paid for), in the paying
+ * transition's own transaction.
+ */
+export class SubscriptionService {
+  watch(transitions: PaymentTransitions): void {
+    transitions.onTransition(async (tx, { payment, to }) => {
+      const paid = to === PaymentStatus.SUCCEEDED || (to === PaymentStatus.AUTHORIZED && payment.captureMode === CaptureMode.MANUAL);
+      // Under manual capture access starts at authorization; the later capture must not extend again.
+      const alreadyCounted = to === PaymentStatus.SUCCEEDED && payment.captureMode === CaptureMode.MANUAL && payment.authorizedAt;
+      if (paid && !alreadyCounted && !payment.refundRequestedAt) await this.extendForPayment(tx, payment);
+    });
+  }
+
+  async extendForPayment(tx: Tx, payment: Payment): Promise<Subscription> {
+    const plan = await tx.em.findOneOrFail(Plan, payment.plan.id);
+    const now = tx.clock.now();
+    const existing = await tx.em.findOne(Subscription, { customer: payment.customer.id, bundle: payment.bundle.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    const running = existing && existing.status !== SubscriptionStatus.LAPSED && existing.currentPeriodEnd > now;
+    const start = running ? existing.currentPeriodStart : now;
+    const from = running ? existing.currentPeriodEnd : now;
+    const subscription = existing ?? tx.em.create(Subscription, { customer: payment.customer.id, bundle: payment.bundle.id, currentPeriodStart: now, currentPeriodEnd: now });
+    const before = existing ? { status: existing.status, currentPeriodEnd: existing.currentPeriodEnd.toISOString() } : null;
+    Object.assign(subscription, {
+      status: SubscriptionStatus.ACTIVE,
+      currentPeriodStart: start,
+      currentPeriodEnd: new Date(from.getTime() + plan.durationDays * DAY_MS),
+      lastPaymentId: payment.id,
+      lapsedAt: null,
+      accessRemovedAt: null,
+      removalError: null,
+      stripeCustomerId: payment.stripeCustomerId ?? subscription.stripeCustomerId,
+      stripePaymentMethodId: payment.stripePaymentMethodId ?? subscription.stripePaymentMethodId,
+    });
+    tx.em.persist(subscription);
+    recordAudit(tx, actor, {
+      action: existing ? 'subscription.extend' : 'subscription.create',
+      subjectType: 'subscription',
+      subjectId: subscription.id,
+      before,
+      after: { status: subscription.status, currentPeriodEnd: subscription.currentPeriodEnd.toISOString(), paymentId: payment.id },
+    });
+    tx.publish(Topic.ACCESS_CHANGED, { customerId: payment.customer.id, bundleId: payment.bundle.id, subscriptionId: subscription.id, status: subscription.status, at: now });
+    return subscription;
+  }
+}
