@@ -35,6 +35,18 @@ export interface Config {
   telegram: {
     botToken: string;
     apiUrl: string;
+    /** How updates arrive: POST /webhooks/telegram, long polling (development), or not at all. */
+    updatesMode: 'webhook' | 'polling' | 'off';
+    /** Compared with X-Telegram-Bot-Api-Secret-Token; unset: the webhook route refuses everything. */
+    webhookSecret?: string;
+    /** Set (webhook mode): setWebhook is called with it at start. */
+    webhookUrl?: string;
+    /** For deep links; unset: asked of Telegram (getMe) once. */
+    botUsername?: string;
+    pollTimeoutSec: number;
+    bindingTokenTtlHours: number;
+    outboxMaxAttempts: number;
+    outboxRetryEvery: string;
   };
   auth: {
     jwtSecret?: string;
@@ -51,6 +63,14 @@ export interface Config {
     maxDepth: number;
     maxComplexity: number;
     introspection: boolean;
+  };
+  /** Express `trust proxy`: which hops may set X-Forwarded-For (decides the source IP rate limits see). */
+  trustProxy: string | number;
+  /** Per window, per instance; 0 turns a limit off. */
+  rateLimit: {
+    windowMs: number;
+    webhookMax: number;
+    customerMax: number;
   };
   jobs: {
     processEvery: string;
@@ -78,6 +98,12 @@ export interface Config {
     sweepEvery: string;
     concurrency: number;
     telegramTimeoutMs: number;
+  };
+  access: {
+    expiryCron: string;
+    batchSize: number;
+    /** An auto-renewing subscription lapses only this long after its end, leaving room for dunning. */
+    renewalGraceMs: number;
   };
 }
 
@@ -166,6 +192,34 @@ function validTimezone(tz: string): boolean {
   }
 }
 
+/** Telegram's own rule for secret_token: https://core.telegram.org/bots/api#setwebhook */
+const SECRET_TOKEN = /^[A-Za-z0-9_-]{1,256}$/;
+
+function telegramUpdates(r: Reader, production: boolean) {
+  const updatesMode = r.oneOf('TELEGRAM_UPDATES_MODE', ['webhook', 'polling', 'off'] as const, 'webhook');
+  const webhookSecret = r.required('TELEGRAM_WEBHOOK_SECRET', production && updatesMode === 'webhook', '') || undefined;
+  if (webhookSecret && !SECRET_TOKEN.test(webhookSecret)) r.problems.push('TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -');
+  const webhookUrl = r.url('TELEGRAM_WEBHOOK_URL');
+  if (webhookUrl && updatesMode === 'webhook' && !webhookSecret) r.problems.push('TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET');
+  const botUsername = r.str('TELEGRAM_BOT_USERNAME')?.replace(/^@/, '');
+  if (botUsername && !/^[A-Za-z0-9_]{5,32}$/.test(botUsername)) r.problems.push('TELEGRAM_BOT_USERNAME must be a Telegram username (5-32 of A-Z, a-z, 0-9, _)');
+  return {
+    updatesMode,
+    webhookSecret,
+    webhookUrl,
+    botUsername,
+    pollTimeoutSec: r.int('TELEGRAM_POLL_TIMEOUT_SEC', 30, 0, 50),
+    bindingTokenTtlHours: r.int('TELEGRAM_BINDING_TOKEN_TTL_HOURS', 168, 1, 24 * 90),
+    outboxMaxAttempts: r.int('TELEGRAM_OUTBOX_MAX_ATTEMPTS', 8, 1, 50),
+    outboxRetryEvery: r.str('TELEGRAM_OUTBOX_RETRY_EVERY', '1 minute')!,
+  };
+}
+
+/** `TRUST_PROXY`: a hop count, or express's names/addresses ('loopback, uniquelocal', '10.0.0.0/8'). */
+function trustProxy(raw: string): string | number {
+  return /^\d+$/.test(raw) ? Number(raw) : raw;
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -220,6 +274,7 @@ export function loadConfig(env: Env = process.env): Config {
     telegram: {
       botToken: r.required('TELEGRAM_BOT_TOKEN', production, '000000:sandbox'),
       apiUrl: r.url('TELEGRAM_API_URL', 'https://api.telegram.org')!,
+      ...telegramUpdates(r, production),
     },
     auth,
     pubsub: r.oneOf('PUBSUB', ['memory', 'postgres'] as const, 'memory'),
@@ -229,6 +284,12 @@ export function loadConfig(env: Env = process.env): Config {
       maxDepth: r.int('GRAPHQL_MAX_DEPTH', 10, 2, 50),
       maxComplexity: r.int('GRAPHQL_MAX_COMPLEXITY', 1000, 10, 100000),
       introspection: r.bool('GRAPHQL_INTROSPECTION', !production),
+    },
+    trustProxy: trustProxy(r.str('TRUST_PROXY', 'loopback, linklocal, uniquelocal')!),
+    rateLimit: {
+      windowMs: r.int('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 3600) * 1000,
+      webhookMax: r.int('RATE_LIMIT_WEBHOOK_MAX', 600, 0, 1_000_000),
+      customerMax: r.int('RATE_LIMIT_CUSTOMER_MAX', 120, 0, 1_000_000),
     },
     jobs: {
       processEvery: r.str('JOBS_PROCESS_EVERY', '5 seconds')!,
@@ -252,6 +313,11 @@ export function loadConfig(env: Env = process.env): Config {
       sweepEvery: r.str('DELIVERY_SWEEP_EVERY', '5 minutes')!,
       concurrency: r.int('DELIVERY_CONCURRENCY', 8, 1, 64),
       telegramTimeoutMs: r.int('TELEGRAM_TIMEOUT_MS', 10_000, 100, 60_000),
+    },
+    access: {
+      expiryCron: r.str('ACCESS_EXPIRY_CRON', '0 2 * * *')!,
+      batchSize: r.int('ACCESS_EXPIRY_BATCH_SIZE', 200, 1, 10_000),
+      renewalGraceMs: r.int('RENEWAL_GRACE_HOURS', 72, 0, 24 * 60) * 3_600_000,
     },
   };
   if (r.problems.length > 0) throw new ConfigError(r.problems);

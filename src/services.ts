@@ -1,5 +1,10 @@
-import { InviteLinkService } from './access/invite-link.service';
+import { forgetInviteLinkUsers, InviteLinkService } from './access/invite-link.service';
 import { SubscriptionService } from './access/subscription.service';
+import { AccessRemoval } from './access/access-removal.service';
+import { AccessExpiry } from './access/access-expiry.service';
+import { accessExpiryJob } from './access/access-expiry.job';
+import { PersonalDataService } from './customers/personal-data.service';
+import { scrubGatewayEvents } from './gateway/gateway-event-scrubber';
 import { AlertService } from './alerts/alert.service';
 import { AlertSeverity, AlertType } from './alerts/alert.types';
 import { CatalogService } from './catalog/catalog.service';
@@ -59,6 +64,8 @@ export interface Services {
   dispatcher: DeliveryDispatcher;
   recoverySweep: RecoverySweep;
   subscriptions: SubscriptionService;
+  personalData: PersonalDataService;
+  accessExpiry: AccessExpiry;
 }
 
 export interface Infrastructure {
@@ -121,5 +128,12 @@ export function createServices(infra: Infrastructure): Services {
   deliverWhenPaid(transitions, delivery, dispatcher);
   scheduler.define(recoverySweepJob(recoverySweep, config.delivery.sweepEvery));
 
-  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, pending, latePayments, staleCleanup, checkoutAdvice, paymentSync, intake, telegram, delivery, dispatcher, recoverySweep, subscriptions };
+  const personalData = new PersonalDataService();
+  personalData.onErase(scrubGatewayEvents);
+  personalData.onErase(forgetInviteLinkUsers);
+  const accessRemoval = new AccessRemoval(db, telegram, logger.child({ component: 'access-removal' }));
+  const accessExpiry = new AccessExpiry(db, accessRemoval, personalData, config.access, logger.child({ component: 'access-expiry' }));
+  scheduler.define(accessExpiryJob(accessExpiry, config.access.expiryCron));
+
+  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, pending, latePayments, staleCleanup, checkoutAdvice, paymentSync, intake, telegram, delivery, dispatcher, recoverySweep, subscriptions, personalData, accessExpiry };
 }

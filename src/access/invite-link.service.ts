@@ -1,5 +1,5 @@
 import type { Channel } from '../catalog/channel.entity';
-import type { Database } from '../database/transaction';
+import type { Database, Tx } from '../database/transaction';
 import type { Payment } from '../payments/payment.entity';
 import type { TelegramClient } from '../telegram/telegram.client';
 import { InviteLink } from './invite-link.entity';
@@ -65,4 +65,12 @@ export class InviteLinkService {
       return link;
     });
   }
+}
+
+/** Erasure hook: invite links keep which payment and channel they served, not who used them. */
+export async function forgetInviteLinkUsers(tx: Tx, subject: { customerId: string }): Promise<void> {
+  await tx.em.execute(
+    `update invite_links set used_by_telegram_user_id = null where payment_id in (select id from payments where customer_id = ?)`,
+    [subject.customerId],
+  );
 }
