@@ -72,6 +72,43 @@ export interface Config {
     webhookMax: number;
     customerMax: number;
   };
+  /** Manual capture (plans with captureMode MANUAL): when the authorization is captured. */
+  capture: {
+    /** delivered: once the invite links were delivered; joined: once the customer joined (access feature calls in). */
+    on: 'delivered' | 'joined';
+    sweepEvery: string;
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffCapMs: number;
+    leaseMs: number;
+  };
+  reconciliation: {
+    cron: string;
+    windowDays: number;
+    /** Parallel list ranges; each range pages on its own. */
+    concurrency: number;
+    /** Our own ceiling on Stripe requests per second (Stripe's is 100 live, 25 in test mode). */
+    maxRequestsPerSecond: number;
+    /** Retries of one list page after a 429 or 5xx, with backoff. */
+    maxRetries: number;
+    /** Objects that changed this recently may have a webhook on the way: not judged yet. */
+    graceMinutes: number;
+    /** STUCK_AUTHORIZATION this long before Stripe's capture_before. */
+    stuckMarginHours: number;
+    /** When Stripe gives no capture_before: authorization validity after authorizedAt. */
+    authorizationValidityDays: number;
+    /** An authorization whose access is still unfulfilled this long after authorizedAt is released. */
+    noShowAfterHours: number;
+  };
+  /** Slack-compatible incoming webhook for HIGH and CRITICAL alerts; unset: no notifications. */
+  alertWebhook: {
+    url?: string;
+    maxAttempts: number;
+    backoffBaseMs: number;
+    backoffCapMs: number;
+    timeoutMs: number;
+    sweepEvery: string;
+  };
   jobs: {
     processEvery: string;
     gatewayEventRetryEvery: string;
@@ -104,6 +141,34 @@ export interface Config {
     batchSize: number;
     /** An auto-renewing subscription lapses only this long after its end, leaving room for dunning. */
     renewalGraceMs: number;
+    retentionEvery: string;
+    failedPaymentRetentionDays: number;
+  };
+  retries: {
+    /** How often the retry queue is processed; each run claims bounded batches. */
+    processEvery: string;
+    batchSize: number;
+    maxBatchesPerRun: number;
+    /** Charges in flight at once per instance. */
+    concurrency: number;
+    /** A claimed job whose worker died is reclaimed after this (its charge is re-sent with the same key). */
+    leaseMs: number;
+    /** 0..1: the share of each delay that is randomised. */
+    jitter: number;
+    /** Retries per card across all jobs within the window (card networks' excessive-retry rules). */
+    cardBudget: number;
+    cardBudgetWindowDays: number;
+    renewalsEvery: string;
+    renewalBatchSize: number;
+    /** The last retry of a renewal is scheduled at least this long before access is cut. */
+    lastRetryMarginMs: number;
+  };
+  email: {
+    /** smtp://user:pass@host:port; unset: no email fallback. */
+    smtpUrl?: string;
+    from: string;
+    fallbackGraceMs: number;
+    fallbackEvery: string;
   };
 }
 
@@ -220,6 +285,70 @@ function trustProxy(raw: string): string | number {
   return /^\d+$/.test(raw) ? Number(raw) : raw;
 }
 
+function captureConfig(r: Reader): Config['capture'] {
+  return {
+    on: r.oneOf('CAPTURE_ON', ['delivered', 'joined'] as const, 'delivered'),
+    sweepEvery: r.str('CAPTURE_SWEEP_EVERY', '1 minute')!,
+    maxAttempts: r.int('CAPTURE_MAX_ATTEMPTS', 6, 1, 50),
+    backoffBaseMs: r.int('CAPTURE_BACKOFF_BASE_MS', 60_000, 10, 3_600_000),
+    backoffCapMs: r.int('CAPTURE_BACKOFF_CAP_MS', 3_600_000, 10, 86_400_000),
+    leaseMs: r.int('CAPTURE_LEASE_MS', 60_000, 1_000, 600_000),
+  };
+}
+
+function reconciliationConfig(r: Reader): Config['reconciliation'] {
+  const settings = {
+    cron: r.str('RECONCILIATION_CRON', '0 2 * * *')!,
+    windowDays: r.int('RECONCILIATION_WINDOW_DAYS', 30, 1, 90),
+    concurrency: r.int('RECONCILIATION_CONCURRENCY', 4, 1, 32),
+    maxRequestsPerSecond: r.int('RECONCILIATION_MAX_RPS', 20, 1, 100),
+    maxRetries: r.int('RECONCILIATION_MAX_RETRIES', 6, 0, 20),
+    graceMinutes: r.int('RECONCILIATION_GRACE_MINUTES', 15, 0, 1440),
+    stuckMarginHours: r.int('STUCK_AUTHORIZATION_MARGIN_HOURS', 24, 1, 168),
+    authorizationValidityDays: r.int('AUTHORIZATION_VALIDITY_DAYS', 7, 1, 31),
+    noShowAfterHours: r.int('NO_SHOW_RELEASE_AFTER_HOURS', 72, 1, 24 * 31),
+  };
+  if (settings.noShowAfterHours >= settings.authorizationValidityDays * 24) {
+    r.problems.push('NO_SHOW_RELEASE_AFTER_HOURS must be shorter than AUTHORIZATION_VALIDITY_DAYS, or authorizations expire before they are released');
+  }
+  return settings;
+}
+
+function alertWebhookConfig(r: Reader): Config['alertWebhook'] {
+  return {
+    url: r.url('ALERT_WEBHOOK_URL'),
+    maxAttempts: r.int('ALERT_WEBHOOK_MAX_ATTEMPTS', 6, 1, 20),
+    backoffBaseMs: r.int('ALERT_WEBHOOK_BACKOFF_BASE_MS', 2_000, 10, 600_000),
+    backoffCapMs: r.int('ALERT_WEBHOOK_BACKOFF_CAP_MS', 300_000, 10, 3_600_000),
+    timeoutMs: r.int('ALERT_WEBHOOK_TIMEOUT_MS', 5_000, 100, 60_000),
+    sweepEvery: r.str('ALERT_WEBHOOK_SWEEP_EVERY', '30 seconds')!,
+  };
+}
+
+function retriesConfig(r: Reader): Config['retries'] {
+  return {
+    processEvery: r.str('RETRY_PROCESS_EVERY', '30 seconds')!,
+    batchSize: r.int('RETRY_BATCH_SIZE', 100, 1, 1000),
+    maxBatchesPerRun: r.int('RETRY_MAX_BATCHES_PER_RUN', 20, 1, 1000),
+    concurrency: r.int('RETRY_CONCURRENCY', 8, 1, 128),
+    leaseMs: r.int('RETRY_LEASE_MS', 180_000, 1_000, 3_600_000),
+    jitter: r.int('RETRY_JITTER_PERCENT', 10, 0, 50) / 100,
+    cardBudget: r.int('RETRY_CARD_BUDGET', 15, 1, 1000),
+    cardBudgetWindowDays: r.int('RETRY_CARD_BUDGET_DAYS', 30, 1, 365),
+    renewalsEvery: r.str('RENEWALS_EVERY', '5 minutes')!,
+    renewalBatchSize: r.int('RENEWAL_BATCH_SIZE', 100, 1, 10_000),
+    lastRetryMarginMs: r.int('DUNNING_LAST_RETRY_MARGIN_MINUTES', 60, 0, 10_080) * 60_000,
+  };
+}
+
+/** A lease shorter than one charge (with the SDK's own retries) would let a second worker re-send a charge still in flight. */
+function checkRetryLease(config: Config, problems: string[]): void {
+  const callMs = config.stripe.timeoutMs * (config.stripe.maxNetworkRetries + 1);
+  if (config.retries.leaseMs <= callMs) {
+    problems.push(`RETRY_LEASE_MS must exceed STRIPE_TIMEOUT_MS × (STRIPE_MAX_NETWORK_RETRIES + 1) = ${callMs}`);
+  }
+}
+
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -288,9 +417,12 @@ export function loadConfig(env: Env = process.env): Config {
     trustProxy: trustProxy(r.str('TRUST_PROXY', 'loopback, linklocal, uniquelocal')!),
     rateLimit: {
       windowMs: r.int('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 3600) * 1000,
-      webhookMax: r.int('RATE_LIMIT_WEBHOOK_MAX', 600, 0, 1_000_000),
+      webhookMax: r.int('RATE_LIMIT_WEBHOOK_MAX', 1200, 0, 1_000_000),
       customerMax: r.int('RATE_LIMIT_CUSTOMER_MAX', 120, 0, 1_000_000),
     },
+    capture: captureConfig(r),
+    reconciliation: reconciliationConfig(r),
+    alertWebhook: alertWebhookConfig(r),
     jobs: {
       processEvery: r.str('JOBS_PROCESS_EVERY', '5 seconds')!,
       gatewayEventRetryEvery: r.str('GATEWAY_EVENT_RETRY_EVERY', '1 minute')!,
@@ -318,8 +450,18 @@ export function loadConfig(env: Env = process.env): Config {
       expiryCron: r.str('ACCESS_EXPIRY_CRON', '0 2 * * *')!,
       batchSize: r.int('ACCESS_EXPIRY_BATCH_SIZE', 200, 1, 10_000),
       renewalGraceMs: r.int('RENEWAL_GRACE_HOURS', 72, 0, 24 * 60) * 3_600_000,
+      retentionEvery: r.str('RETENTION_EVERY', '1 hour')!,
+      failedPaymentRetentionDays: r.int('FAILED_PAYMENT_RETENTION_DAYS', 30, 1, 3650),
+    },
+    retries: retriesConfig(r),
+    email: {
+      smtpUrl: r.url('SMTP_URL', undefined, ['smtp:', 'smtps:']),
+      from: r.str('EMAIL_FROM', 'Recoup <no-reply@localhost>')!,
+      fallbackGraceMs: r.int('EMAIL_FALLBACK_GRACE_MINUTES', 10, 0, 10_080) * 60_000,
+      fallbackEvery: r.str('EMAIL_FALLBACK_EVERY', '1 minute')!,
     },
   };
+  checkRetryLease(config, r.problems);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }

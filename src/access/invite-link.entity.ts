@@ -11,9 +11,11 @@ import { Payment } from '../payments/payment.entity';
 @ObjectType()
 @Entity({ tableName: 'invite_links' })
 @Index({ name: 'invite_links_live_per_payment_channel', expression: `create unique index "invite_links_live_per_payment_channel" on "invite_links" ("payment_id", "channel_id") where "revoked_at" is null` })
+@Index({ name: 'invite_links_test_access_due', expression: `create index "invite_links_test_access_due" on "invite_links" ("access_ends_at") where "is_test" and "access_removed_at" is null` })
 export class InviteLink extends BaseEntity {
-  @ManyToOne({ entity: () => Payment, ref: true })
-  payment!: Ref<Payment>;
+  /** Null for an operator's test link (createTestInviteLink). */
+  @ManyToOne({ entity: () => Payment, ref: true, nullable: true })
+  payment: Ref<Payment> | null = null;
 
   @ManyToOne({ entity: () => Channel, ref: true })
   channel!: Ref<Channel>;
@@ -50,4 +52,17 @@ export class InviteLink extends BaseEntity {
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })
   revokedAt: Date | null = null;
+
+  @Field(() => Boolean)
+  @Property({ type: 'boolean', default: false })
+  isTest: boolean & Opt = false;
+
+  /** Test links: when whoever joined through it is removed again. */
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  accessEndsAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true })
+  @Property({ type: 'timestamptz', nullable: true })
+  accessRemovedAt: Date | null = null;
 }

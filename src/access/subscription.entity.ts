@@ -17,7 +17,8 @@ registerEnumType(SubscriptionStatus, { name: 'SubscriptionStatus' });
  * is paid. A lapsed subscription is worked off by the expiry job: removal from channels, then
  * deletion of personal data once nothing else remains (accessRemovedAt marks the first step done).
  */
-@ObjectType()
+// 'Subscription' is GraphQL's root type for live operations, hence the longer name.
+@ObjectType('CustomerSubscription')
 @Entity({ tableName: 'subscriptions' })
 @Unique({ properties: ['customer', 'bundle'] })
 @Index({ name: 'subscriptions_active_by_end', expression: `create index "subscriptions_active_by_end" on "subscriptions" ("current_period_end") where "status" in ('ACTIVE', 'PAST_DUE')` })

@@ -6,6 +6,7 @@ import { Plan } from '../catalog/plan.entity';
 import { Customer } from '../customers/customer.entity';
 import { BaseEntity } from '../database/base.entity';
 import { DeliveryStatus } from '../delivery/delivery-status';
+import { PaymentKind } from './payment-kind';
 import { PaymentStatus } from './payment-status';
 
 registerEnumType(PaymentStatus, { name: 'PaymentStatus' });
@@ -24,6 +25,8 @@ registerEnumType(PaymentStatus, { name: 'PaymentStatus' });
 @Index({ properties: ['createdAt', 'id'] })
 @Index({ name: 'payments_delivery_due', expression: `create index "payments_delivery_due" on "payments" ("delivery_next_attempt_at") where "delivery_status" in ('PENDING', 'IN_PROGRESS')` })
 @Index({ name: 'payments_delivery_attention', expression: `create index "payments_delivery_attention" on "payments" ("delivery_status", "created_at") where "delivery_status" in ('FAILED', 'AWAITING_CUSTOMER')` })
+// Manual capture: authorized payments whose access is fulfilled, waiting for (or retrying) capture.
+@Index({ name: 'payments_capture_due', expression: `create index "payments_capture_due" on "payments" ("capture_next_attempt_at") where "status" = 'AUTHORIZED' and "capture_mode" = 'MANUAL' and "delivery_status" = 'DELIVERED'` })
 export class Payment extends BaseEntity {
   [OptionalProps]?: 'customerId' | 'planId' | 'bundleId';
 
@@ -53,6 +56,11 @@ export class Payment extends BaseEntity {
   @Field(() => CaptureMode)
   @Enum({ items: () => CaptureMode, default: CaptureMode.AUTOMATIC })
   captureMode: CaptureMode & Opt = CaptureMode.AUTOMATIC;
+
+  /** Written once, at creation: a renewal or off-session charge is never cleaned up as an abandoned checkout. */
+  @Field(() => PaymentKind)
+  @Enum({ items: () => PaymentKind, default: PaymentKind.CHECKOUT })
+  kind: PaymentKind & Opt = PaymentKind.CHECKOUT;
 
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true, unique: true })
@@ -161,6 +169,28 @@ export class Payment extends BaseEntity {
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })
   deliveredAt: Date | null = null;
+
+  /** Email fallback: claimed (lease) and sent. Written only by src/delivery/. */
+  @Property({ type: 'timestamptz', nullable: true })
+  deliveryEmailClaimedAt: Date | null = null;
+
+  @Field(() => Date, { nullable: true, description: 'When the links were emailed because Telegram could not reach the customer.' })
+  @Property({ type: 'timestamptz', nullable: true })
+  deliveryEmailedAt: Date | null = null;
+
+  // Manual capture state: written only by src/payments/manual-capture.service.ts.
+
+  @Field(() => Int)
+  @Property({ type: 'integer', default: 0 })
+  captureAttempts: number & Opt = 0;
+
+  @Field(() => Date, { nullable: true, description: 'When the next automatic capture attempt is due (or, while one runs, when its claim expires).' })
+  @Property({ type: 'timestamptz', nullable: true })
+  captureNextAttemptAt: Date | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  captureLastError: string | null = null;
 
   @Field(() => Date, { nullable: true, description: 'When the payment became paid (succeeded, or authorized under manual capture).' })
   @Property({ type: 'timestamptz', nullable: true })
