@@ -130,11 +130,12 @@ export async function runAdmin(argv: string[], endpoint: RecoupEndpoint, out: Li
 
 if (require.main === module) {
   const token = process.env.RECOUP_TOKEN;
-  if (!token) {
+  const help = process.argv.includes('--help') || process.argv.includes('-h');
+  if (!token && !help) {
     console.error('error: RECOUP_TOKEN is not set (a bearer JWT with role VIEWER, OPERATOR or ADMIN)');
     process.exitCode = EXIT.usage;
   } else {
-    const endpoint = { url: process.env.RECOUP_URL ?? 'http://127.0.0.1:4000', token };
+    const endpoint = { url: process.env.RECOUP_URL ?? 'http://127.0.0.1:4000', token: token ?? '' };
     runAdmin(process.argv.slice(2), endpoint, (line) => console.log(line), (line) => console.error(line)).then(
       (code) => (process.exitCode = code),
       (error: unknown) => {

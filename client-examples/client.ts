@@ -58,8 +58,8 @@ export async function request<R, V extends Record<string, unknown>>(
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
-    throw new NetworkError(`cannot reach ${url}: ${cause ?? (error as Error).message}`, { cause: error });
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new NetworkError(`cannot reach ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, { cause: error });
   }
   let body: GraphqlBody<R>;
   try {

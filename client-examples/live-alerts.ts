@@ -47,10 +47,11 @@ export function reconnectDelayMs(attempt: number, baseMs: number, capMs: number,
   return Math.round(random() * Math.min(capMs, baseMs * 2 ** Math.min(attempt, 30)));
 }
 
-// A token the server refused (4401/4403) will be refused again: only socket-level closes are retried.
+// A token the server refused (4401/4403) will be refused again. Everything else graphql-ws does not
+// already treat as fatal is retried, including a refused or reset socket (an ErrorEvent, no code).
 function retryable(event: unknown): boolean {
   const code = (event as { code?: unknown } | null)?.code;
-  return typeof code === 'number' && code !== CloseCode.Forbidden && code !== CloseCode.Unauthorized;
+  return code !== CloseCode.Forbidden && code !== CloseCode.Unauthorized;
 }
 
 function describeClose(event: unknown): string {

@@ -3,6 +3,9 @@ import { Migration20261122030432_initial } from './Migration20261122030432_initi
 import { Migration20261122031939_delivery } from './Migration20261122031939_delivery';
 import { Migration20261122032513_pending_payments } from './Migration20261122032513_pending_payments';
 import { Migration20261122032725_subscriptions } from './Migration20261122032725_subscriptions';
+import { Migration20261122033722_access_links_email } from './Migration20261122033722_access_links_email';
+import { Migration20261122042621_reconciliation } from './Migration20261122042621_reconciliation';
+import { Migration20261122043328_retry_queue } from './Migration20261122043328_retry_queue';
 
 /** Every migration, in order. `npm run migration:create` rewrites this file. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -10,4 +13,7 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261122031939_delivery', class: Migration20261122031939_delivery },
   { name: 'Migration20261122032513_pending_payments', class: Migration20261122032513_pending_payments },
   { name: 'Migration20261122032725_subscriptions', class: Migration20261122032725_subscriptions },
+  { name: 'Migration20261122033722_access_links_email', class: Migration20261122033722_access_links_email },
+  { name: 'Migration20261122042621_reconciliation', class: Migration20261122042621_reconciliation },
+  { name: 'Migration20261122043328_retry_queue', class: Migration20261122043328_retry_queue },
 ];

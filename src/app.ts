@@ -10,6 +10,7 @@ import { createMemoryPubSub, createPostgresPubSub } from './graphql/pubsub';
 import { buildAppSchema } from './graphql/schema';
 import { mountGraphql } from './http/graphql';
 import { Metrics } from './http/metrics';
+import { customerRateLimit } from './http/rate-limit';
 import { createExpressApp, finishExpressApp } from './http/server';
 import { Scheduler } from './jobs/scheduler';
 import { createServices, type Services } from './services';
@@ -69,8 +70,9 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
   const httpServer = createServer();
   const app = createExpressApp(services, new StripeWebhookVerifier(stripe, config.stripe.webhookSecret));
   const schema = await buildAppSchema(pubsub);
-  const graphql = await mountGraphql({ schema, services, authenticate: createAuthenticator(config.auth), httpServer });
-  app.use('/graphql', ...graphql.middleware);
+  const authenticate = createAuthenticator(config.auth);
+  const graphql = await mountGraphql({ schema, services, authenticate, httpServer });
+  app.use('/graphql', ...customerRateLimit(config.rateLimit, authenticate), ...graphql.middleware);
   finishExpressApp(app, services);
   httpServer.on('request', app);
   await new Promise<void>((resolve, reject) => {
@@ -78,6 +80,8 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
     httpServer.listen(config.port, config.host, () => resolve());
   });
   const port = (httpServer.address() as AddressInfo).port;
+  // Not fatal: updates queue up at Telegram until the webhook is registered or polling starts.
+  await services.telegramUpdates.start().catch((error: unknown) => logger.error({ err: error }, 'telegram updates did not start'));
   if (options.startJobs !== false) {
     await scheduler.start();
     // Deliveries a previous process owed when it stopped (or died) go out now, not at the next sweep.
@@ -93,7 +97,13 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
     port,
     stop: async () => {
       await graphql.stop();
+      await services.telegramUpdates.stop();
       await services.dispatcher.stop();
+      services.recoveryStatsFeed.stop();
+      await services.manualCapture.stop();
+      await services.reconciliation.stop();
+      await services.alertNotifier.stop();
+      await services.telegramOutbox.whenIdle();
       await scheduler.stop();
       await pubsub.close();
       await orm.close(true);

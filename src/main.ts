@@ -15,7 +15,7 @@ type Closer = () => Promise<unknown>;
  */
 async function startSandbox(config: Config, logger: Logger, closers: Closer[]): Promise<Config> {
   const webhookSecret = `whsec_${randomBytes(24).toString('hex')}`;
-  const stripe = await startFakeStripe({ webhookUrl: `http://127.0.0.1:${config.port}/webhooks/stripe`, webhookSecret });
+  const stripe = await startFakeStripe({ webhookUrl: `http://127.0.0.1:${config.port}/webhooks/stripe`, webhookSecret, deliverApiEvents: true });
   const telegram = await startFakeTelegram({ botToken: config.telegram.botToken });
   closers.push(() => stripe.close(), () => telegram.close());
   logger.warn(
@@ -25,7 +25,8 @@ async function startSandbox(config: Config, logger: Logger, closers: Closer[]): 
   return {
     ...config,
     stripe: { ...config.stripe, apiUrl: stripe.url, webhookSecret },
-    telegram: { ...config.telegram, apiUrl: telegram.url },
+    // The fake bot has no public URL to call back: Recoup long-polls it, as in local development.
+    telegram: { ...config.telegram, apiUrl: telegram.url, updatesMode: 'polling' },
   };
 }
 

@@ -1,8 +1,15 @@
 import { forgetInviteLinkUsers, InviteLinkService } from './access/invite-link.service';
 import { SubscriptionService } from './access/subscription.service';
+import { createTelegramAccess, type TelegramAccess } from './access/telegram-access';
+import { forgetBindingTokens } from './access/telegram-binding.service';
 import { AccessRemoval } from './access/access-removal.service';
 import { AccessExpiry } from './access/access-expiry.service';
 import { accessExpiryJob } from './access/access-expiry.job';
+import { retentionJob, testLinkRemovalJob } from './access/access.jobs';
+import { Retention } from './access/retention.service';
+import { TestLinkService } from './access/test-link.service';
+import { AccessQueries } from './access/access-query.service';
+import { EmailFallback } from './delivery/email-fallback.service';
 import { PersonalDataService } from './customers/personal-data.service';
 import { scrubGatewayEvents } from './gateway/gateway-event-scrubber';
 import { AlertService } from './alerts/alert.service';
@@ -22,6 +29,8 @@ import { gatewayEventRetryJob } from './gateway/gateway-events-retry.job';
 import type { Scheduler } from './jobs/scheduler';
 import { DeliveryDispatcher } from './delivery/delivery-dispatcher';
 import { DeliveryService } from './delivery/delivery.service';
+import { DeliveryAdmin } from './delivery/delivery-admin.service';
+import { RecoveryStatsFeed, RecoveryStatsService } from './delivery/recovery-stats.service';
 import { RecoverySweep } from './delivery/recovery-sweep';
 import { recoverySweepJob } from './delivery/recovery-sweep.job';
 import { deliverWhenPaid } from './delivery/delivery-triggers';
@@ -36,8 +45,12 @@ import { PaymentSync } from './payments/payment-sync.service';
 import { PaymentTransitions } from './payments/payment-transitions.service';
 import type { Clock } from './shared/clock';
 import type { Logger } from './shared/logger';
+import { createRetries, type Retries } from './retries/retries.module';
+import { createMonitoring, type Monitoring } from './reconciliation/monitoring.module';
+import { PayoutService } from './reconciliation/payout.service';
 
-export interface Services {
+export interface Services extends TelegramAccess, Retries, Monitoring {
+  payouts: PayoutService;
   config: Config;
   clock: Clock;
   logger: Logger;
@@ -63,9 +76,17 @@ export interface Services {
   delivery: DeliveryService;
   dispatcher: DeliveryDispatcher;
   recoverySweep: RecoverySweep;
+  deliveryAdmin: DeliveryAdmin;
+  recoveryStats: RecoveryStatsService;
+  /** Throttled recoveryStatsUpdated pushes; stop() it on shutdown. */
+  recoveryStatsFeed: RecoveryStatsFeed;
   subscriptions: SubscriptionService;
   personalData: PersonalDataService;
   accessExpiry: AccessExpiry;
+  testLinks: TestLinkService;
+  retention: Retention;
+  emailFallback: EmailFallback;
+  accessQueries: AccessQueries;
 }
 
 export interface Infrastructure {
@@ -112,13 +133,14 @@ export function createServices(infra: Infrastructure): Services {
       });
     },
   });
-  const stripeEvents = new StripeEventHandler(gateway, paymentSync, alerts);
+  const payouts = new PayoutService(alerts);
+  const stripeEvents = new StripeEventHandler(gateway, paymentSync, alerts, payouts);
   intake.register('stripe', (tx, event) => stripeEvents.apply(tx, event));
-  const health = new HealthService({ config, db, scheduler, gateway, pubsub });
+  const telegram = new TelegramClient({ apiUrl: config.telegram.apiUrl, botToken: config.telegram.botToken, timeoutMs: config.delivery.telegramTimeoutMs });
+  const health = new HealthService({ config, db, scheduler, gateway, pubsub, telegram });
 
   scheduler.define(gatewayEventRetryJob(intake, config.jobs.gatewayEventRetryEvery));
 
-  const telegram = new TelegramClient({ apiUrl: config.telegram.apiUrl, botToken: config.telegram.botToken, timeoutMs: config.delivery.telegramTimeoutMs });
   const links = new InviteLinkService(db, telegram, config.delivery.linkTtlHours);
   const delivery = new DeliveryService(db, telegram, links, catalog, alerts, config.delivery, logger.child({ component: 'delivery' }));
   const dispatcher = new DeliveryDispatcher(delivery, config.delivery.concurrency, logger);
@@ -127,6 +149,10 @@ export function createServices(infra: Infrastructure): Services {
   subscriptions.watch(transitions);
   deliverWhenPaid(transitions, delivery, dispatcher);
   scheduler.define(recoverySweepJob(recoverySweep, config.delivery.sweepEvery));
+  const deliveryAdmin = new DeliveryAdmin(db, delivery, dispatcher, recoverySweep, config.delivery.concurrency, logger.child({ component: 'delivery-admin' }));
+  const recoveryStats = new RecoveryStatsService(db);
+  const recoveryStatsFeed = new RecoveryStatsFeed(recoveryStats, pubsub, logger.child({ component: 'recovery-stats' }));
+  delivery.onChange(() => recoveryStatsFeed.changed());
 
   const personalData = new PersonalDataService();
   personalData.onErase(scrubGatewayEvents);
@@ -134,6 +160,18 @@ export function createServices(infra: Infrastructure): Services {
   const accessRemoval = new AccessRemoval(db, telegram, logger.child({ component: 'access-removal' }));
   const accessExpiry = new AccessExpiry(db, accessRemoval, personalData, config.access, logger.child({ component: 'access-expiry' }));
   scheduler.define(accessExpiryJob(accessExpiry, config.access.expiryCron));
+  const telegramAccess = createTelegramAccess({ config, db, telegram, intake, alerts, customers, delivery, dispatcher, scheduler, logger });
+  personalData.onErase(forgetBindingTokens);
+  const testLinks = new TestLinkService(db, telegram, scheduler, logger.child({ component: 'test-links' }));
+  const retention = new Retention(db, testLinks, config.access, logger.child({ component: 'retention' }));
+  scheduler.define(testLinkRemovalJob(testLinks));
+  scheduler.define(retentionJob(retention, config.access.retentionEvery));
+  const emailFallback = new EmailFallback(db, { smtpUrl: config.email.smtpUrl, from: config.email.from, graceMs: config.email.fallbackGraceMs }, logger.child({ component: 'email-fallback' }));
+  if (emailFallback.enabled) {
+    scheduler.define({ name: 'delivery:email-fallback', description: 'Emails invite links to paid customers Telegram cannot reach.', schedule: { every: config.email.fallbackEvery }, handler: async () => ({ ...(await emailFallback.run()) }) });
+  }
 
-  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, pending, latePayments, staleCleanup, checkoutAdvice, paymentSync, intake, telegram, delivery, dispatcher, recoverySweep, subscriptions, personalData, accessExpiry };
+  const monitoring = createMonitoring({ config, logger, db, gateway, scheduler, alerts, transitions, paymentSync, intake, delivery, subscriptions, payouts });
+  const retries = createRetries({ config, db, gateway, scheduler, alerts, catalog, customers, payments, transitions, paymentSync, telegram, logger });
+  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, pending, latePayments, staleCleanup, checkoutAdvice, paymentSync, intake, telegram, delivery, dispatcher, recoverySweep, deliveryAdmin, recoveryStats, recoveryStatsFeed, subscriptions, personalData, accessExpiry, testLinks, retention, emailFallback, accessQueries: new AccessQueries(clock), ...telegramAccess, ...retries, payouts, ...monitoring };
 }

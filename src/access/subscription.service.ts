@@ -1,4 +1,5 @@
 import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.service';
 import { Plan } from '../catalog/plan.entity';
 import { CaptureMode } from '../catalog/plan.entity';
@@ -19,12 +20,47 @@ const actor = systemActor('subscriptions');
  */
 export class SubscriptionService {
   watch(transitions: PaymentTransitions): void {
-    transitions.onTransition(async (tx, { payment, to }) => {
+    transitions.onTransition(async (tx, { payment, from, to }) => {
       const paid = to === PaymentStatus.SUCCEEDED || (to === PaymentStatus.AUTHORIZED && payment.captureMode === CaptureMode.MANUAL);
       // Under manual capture access starts at authorization; the later capture must not extend again.
       const alreadyCounted = to === PaymentStatus.SUCCEEDED && payment.captureMode === CaptureMode.MANUAL && payment.authorizedAt;
       if (paid && !alreadyCounted && !payment.refundRequestedAt) await this.extendForPayment(tx, payment);
+      // The money went back (a full refund) or never arrived (an authorization released).
+      const unpaid = to === PaymentStatus.REFUNDED || (to === PaymentStatus.CANCELLED && from === PaymentStatus.AUTHORIZED);
+      if (unpaid) await this.endAccessFor(tx, payment, to === PaymentStatus.REFUNDED ? 'payment refunded' : 'authorization released');
     });
+  }
+
+  /**
+   * The subscription this payment last paid for lapses now (the expiry job then removes the
+   * customer from the channels). A subscription since renewed by another payment is left alone.
+   */
+  async endAccessFor(tx: Tx, payment: Payment, reason: string): Promise<Subscription | null> {
+    const subscription = await tx.em.findOne(Subscription, { lastPaymentId: payment.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!subscription || subscription.status === SubscriptionStatus.LAPSED) return null;
+    const now = tx.clock.now();
+    const before = { status: subscription.status, currentPeriodEnd: subscription.currentPeriodEnd.toISOString() };
+    Object.assign(subscription, { status: SubscriptionStatus.LAPSED, lapsedAt: now, currentPeriodEnd: now < subscription.currentPeriodEnd ? now : subscription.currentPeriodEnd });
+    recordAudit(tx, actor, {
+      action: 'subscription.end',
+      subjectType: 'subscription',
+      subjectId: subscription.id,
+      before,
+      after: { status: subscription.status, currentPeriodEnd: subscription.currentPeriodEnd.toISOString(), paymentId: payment.id },
+      note: reason,
+    });
+    tx.publish(Topic.ACCESS_CHANGED, { customerId: payment.customer.id, bundleId: payment.bundle.id, subscriptionId: subscription.id, status: subscription.status, at: now });
+    return subscription;
+  }
+
+  /** Active (or past-due) paid subscriptions, keyset-paged by id, for the nightly reconciliation. */
+  async activePage(em: EntityManager, afterId: string | null, limit: number): Promise<Array<{ id: string; customerId: string; bundleId: string; lastPaymentId: string | null }>> {
+    const rows: Array<{ id: string; customer_id: string; bundle_id: string; last_payment_id: string | null }> = await em.execute(
+      `select id, customer_id, bundle_id, last_payment_id from subscriptions
+        where status in ('ACTIVE', 'PAST_DUE') and is_test = false and (?::uuid is null or id > ?::uuid) order by id limit ?`,
+      [afterId, afterId, limit],
+    );
+    return rows.map((r) => ({ id: r.id, customerId: r.customer_id, bundleId: r.bundle_id, lastPaymentId: r.last_payment_id }));
   }
 
   async extendForPayment(tx: Tx, payment: Payment): Promise<Subscription> {

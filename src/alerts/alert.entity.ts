@@ -12,6 +12,7 @@ import { AlertSeverity, AlertType } from './alert.types';
 @Index({ name: 'alerts_open_fingerprint', expression: `create unique index "alerts_open_fingerprint" on "alerts" ("fingerprint") where "resolved_at" is null` })
 @Index({ name: 'alerts_open_by_severity', expression: `create index "alerts_open_by_severity" on "alerts" ("severity") where "resolved_at" is null` })
 @Index({ properties: ['createdAt', 'id'] })
+@Index({ name: 'alerts_notify_due', expression: `create index "alerts_notify_due" on "alerts" ("notify_next_at") where "notify_status" = 'PENDING'` })
 export class Alert extends BaseEntity {
   /** Plain text, not a check constraint: new alert types arrive with features, not migrations. */
   @Field(() => AlertType)
@@ -65,4 +66,22 @@ export class Alert extends BaseEntity {
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true })
   resolutionNote: string | null = null;
+
+  // Outbound notification (ALERT_WEBHOOK_URL), written only by AlertNotifier. The row is the
+  // queue: PENDING with notifyNextAt is due work that survives a crash.
+
+  @Field(() => String, { nullable: true, description: 'Outbound webhook notification: PENDING, SENT or FAILED; null when none was due.' })
+  @Property({ type: 'text', nullable: true })
+  notifyStatus: 'PENDING' | 'SENT' | 'FAILED' | null = null;
+
+  @Field(() => Int)
+  @Property({ type: 'integer', default: 0 })
+  notifyAttempts: number & Opt = 0;
+
+  @Property({ type: 'timestamptz', nullable: true })
+  notifyNextAt: Date | null = null;
+
+  @Field(() => String, { nullable: true })
+  @Property({ type: 'text', nullable: true })
+  notifyError: string | null = null;
 }

@@ -19,11 +19,25 @@ export interface RaiseAlert {
   fingerprint?: string;
 }
 
+/** The dedupe key: the same condition about the same subject is one alert while it is open. */
+export const fingerprintOf = (input: RaiseAlert): string => input.fingerprint ?? [input.type, input.subjectType ?? '', input.subjectId ?? ''].join(':');
+
 /** Postgres NOTIFY payloads are capped at 8000 bytes; an alert's detail never needs more than this. */
 const MAX_DETAIL = 2000;
 
+/** Called in the raising transaction when an alert is new (not a repeat of an open one). */
+export type AlertRaisedListener = (tx: Tx, alert: Alert) => void | Promise<void>;
+
+const actorOfSystem = (component: string): Actor => ({ id: `system:${component}` });
+
 export class AlertService {
+  private readonly raisedListeners: AlertRaisedListener[] = [];
+
   constructor(private readonly db: Database) {}
+
+  onRaised(listener: AlertRaisedListener): void {
+    this.raisedListeners.push(listener);
+  }
 
   /**
    * Raises or bumps an alert inside the caller's transaction. A new alert is published to
@@ -31,7 +45,7 @@ export class AlertService {
    */
   async raise(tx: Tx, input: RaiseAlert): Promise<{ alert: Alert; created: boolean }> {
     const now = tx.clock.now();
-    const fingerprint = input.fingerprint ?? [input.type, input.subjectType ?? '', input.subjectId ?? ''].join(':');
+    const fingerprint = fingerprintOf(input);
     const rows: Array<{ id: string; inserted: boolean }> = await tx.em.execute(
       `insert into alerts (id, type, severity, title, detail, subject_type, subject_id, fingerprint,
                            occurrences, first_seen_at, last_seen_at, created_at, updated_at)
@@ -44,7 +58,10 @@ export class AlertService {
         input.subjectId ?? null, fingerprint, now, now, now, now],
     );
     const alert = await tx.em.findOneOrFail(Alert, rows[0].id, { refresh: true });
-    if (rows[0].inserted) tx.publish(Topic.ALERT_RAISED, toAlertPayload(alert));
+    if (rows[0].inserted) {
+      tx.publish(Topic.ALERT_RAISED, toAlertPayload(alert));
+      for (const listener of this.raisedListeners) await listener(tx, alert);
+    }
     return { alert, created: rows[0].inserted };
   }
 
@@ -73,6 +90,38 @@ export class AlertService {
       });
       return alert;
     });
+  }
+
+  /**
+   * Resolves the open alert with this fingerprint, if any, in the caller's transaction: for a
+   * condition that a later check found gone (the nightly reconciliation's auto-resolve).
+   */
+  async resolveByFingerprint(tx: Tx, fingerprint: string, note: string, component: string): Promise<Alert | null> {
+    const alert = await tx.em.findOne(Alert, { fingerprint, resolvedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!alert) return null;
+    const actor = actorOfSystem(component);
+    alert.resolvedAt = tx.clock.now();
+    alert.resolvedBy = actor.id;
+    alert.resolutionNote = note;
+    recordAudit(tx, actor, {
+      action: 'alert.resolve',
+      subjectType: 'alert',
+      subjectId: alert.id,
+      before: { resolvedAt: null },
+      after: { resolvedAt: alert.resolvedAt.toISOString(), resolvedBy: actor.id },
+      note,
+    });
+    return alert;
+  }
+
+  /** Open alerts of these types (fingerprint and subject only): the set a check may auto-resolve. */
+  async openOfTypes(em: EntityManager, types: readonly AlertType[]): Promise<Array<{ fingerprint: string; type: AlertType; subjectId: string | null }>> {
+    if (types.length === 0) return [];
+    const rows: Array<{ fingerprint: string; type: AlertType; subject_id: string | null }> = await em.execute(
+      `select fingerprint, type, subject_id from alerts where resolved_at is null and type in (?)`,
+      [types],
+    );
+    return rows.map((r) => ({ fingerprint: r.fingerprint, type: r.type, subjectId: r.subject_id }));
   }
 
   async openCountsBySeverity(em: EntityManager): Promise<Record<AlertSeverity, number>> {
@@ -110,6 +159,9 @@ export function toAlertPayload(alert: Alert) {
     resolvedAt: alert.resolvedAt,
     resolvedBy: alert.resolvedBy,
     resolutionNote: alert.resolutionNote,
+    notifyStatus: alert.notifyStatus,
+    notifyAttempts: alert.notifyAttempts,
+    notifyError: alert.notifyError,
     createdAt: alert.createdAt,
     updatedAt: alert.updatedAt,
   };

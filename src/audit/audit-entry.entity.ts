@@ -7,6 +7,8 @@ import { BaseEntity } from '../database/base.entity';
 @ObjectType()
 @Entity({ tableName: 'audit_entries' })
 @Index({ properties: ['subjectType', 'subjectId', 'at'] })
+// auditTrail(subject): by subject id alone, newest first.
+@Index({ properties: ['subjectId', 'createdAt'] })
 export class AuditEntry extends BaseEntity {
   @Field({ description: 'operator:<sub>, apikey:<name>, customer:<id>, system:<component>' })
   @Property({ type: 'text' })

@@ -2,6 +2,7 @@ import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolve
 import { actor, type Context } from '../graphql/context';
 import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../graphql/connection';
 import { AppError } from '../shared/errors';
+import { isUuid } from '../shared/ids';
 import { Bundle } from './bundle.entity';
 import { BundleInput, ChannelInput, PlanInput } from './catalog.input';
 import { Channel } from './channel.entity';
@@ -33,6 +34,7 @@ export class CatalogResolver {
   @Authorized('VIEWER')
   @Query(() => PlanConnection, { complexity: connectionComplexity })
   plans(@Ctx() ctx: Context, @Args() page: ConnectionArgs, @Arg('bundleId', () => ID, { nullable: true }) bundleId?: string) {
+    if (bundleId && !isUuid(bundleId)) throw AppError.badInput('bundleId must be a UUID', { bundleId });
     return paginate(ctx.em, Plan, bundleId ? { bundle: bundleId } : {}, page);
   }
 

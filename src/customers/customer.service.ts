@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.service';
-import type { Actor, Database } from '../database/transaction';
+import type { Actor, Database, Tx } from '../database/transaction';
 import { AppError } from '../shared/errors';
 import { isUuid } from '../shared/ids';
 import { Customer } from './customer.entity';
@@ -27,6 +27,25 @@ export class CustomerService {
       recordAudit(tx, actor, { action: id ? 'customer.update' : 'customer.create', subjectType: 'customer', subjectId: customer.id, after: { changed } });
       return customer;
     });
+  }
+
+  /**
+   * The customer proved, through a one-time deep link, that this Telegram account is theirs. A
+   * customer already bound to another account is left alone: whoever holds a leaked link must not
+   * be able to take over someone's deliveries (an operator can rebind with updateCustomer). An
+   * anonymised customer binds nothing either.
+   */
+  bindTelegram(tx: Tx, actor: Actor, customer: Customer, telegramUserId: string): 'bound' | 'already' | 'bound_elsewhere' {
+    if (customer.telegramUserId === telegramUserId) return 'already';
+    if (customer.telegramUserId || customer.anonymizedAt) return 'bound_elsewhere';
+    customer.telegramUserId = telegramUserId;
+    recordAudit(tx, actor, { action: 'customer.bind_telegram', subjectType: 'customer', subjectId: customer.id, after: { changed: ['telegramUserId'] } });
+    return 'bound';
+  }
+
+  /** Live (not anonymised) customers bound to this Telegram account; usually one. */
+  findByTelegramUserId(em: EntityManager, telegramUserId: string): Promise<Customer[]> {
+    return em.find(Customer, { telegramUserId, anonymizedAt: null });
   }
 
   async require(em: EntityManager, id: string): Promise<Customer> {

@@ -22,6 +22,10 @@ export class DeliveryDispatcher {
     private readonly onOutcome: (outcome: DeliveryOutcome) => void = () => undefined,
   ) {}
 
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   dispatch(paymentId: string, via: ClaimVia = 'dispatch'): void {
     if (this.stopped) return;
     this.queue.push({ paymentId, via });

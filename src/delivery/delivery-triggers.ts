@@ -1,4 +1,5 @@
 import { CaptureMode } from '../catalog/plan.entity';
+import { PaymentKind } from '../payments/payment-kind';
 import { PaymentStatus } from '../payments/payment-status';
 import type { PaymentTransitions } from '../payments/payment-transitions.service';
 import type { DeliveryDispatcher } from './delivery-dispatcher';
@@ -13,7 +14,9 @@ export function deliverWhenPaid(transitions: PaymentTransitions, delivery: Deliv
   transitions.onTransition(async (tx, { payment, to }) => {
     const paid = to === PaymentStatus.SUCCEEDED || (to === PaymentStatus.AUTHORIZED && payment.captureMode === CaptureMode.MANUAL);
     // refundRequestedAt: the payment is being refunded (e.g. a late payment under the refund policy).
-    if (paid && payment.deliveryStatus === null && !payment.refundRequestedAt) {
+    // A renewal is charged only while its subscription runs (the retry queue cancels it once the
+    // subscription lapsed): the customer is still in the channels and needs no new links.
+    if (paid && payment.deliveryStatus === null && !payment.refundRequestedAt && payment.kind !== PaymentKind.RENEWAL) {
       delivery.markDue(tx, payment);
       tx.afterCommit(() => dispatcher.dispatch(payment.id));
     }

@@ -18,6 +18,10 @@ export interface SweepReport {
 const BATCH = 200;
 /** Bounded: a run stops after this long even if more is due (the next run continues). */
 const MAX_RUN_MS = 60_000;
+/** Follow-up sweeps after start-up are at least this far apart. */
+const MIN_FOLLOW_UP_MS = 100;
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 
 /**
  * Finds payments that are paid but not delivered and due (a retry whose time came, a dispatch a
@@ -49,7 +53,29 @@ export class RecoverySweep {
     }
     report.durationMs = Date.now() - started;
     if (report.claimed > 0) await this.report(via, report);
+    if (via === 'startup') void this.sweepLeftovers(new Date(started));
     return report;
+  }
+
+  /**
+   * A dead process leaves claims that expire a lease later and retries that fall due after their
+   * backoff, and the timers that would have run them died with it. The periodic job may not run
+   * for a long while (a killed instance can hold its scheduler lock for the lock's lifetime), so
+   * after start-up this process sweeps again whenever such a row falls due, until the last could.
+   */
+  private async sweepLeftovers(startedAt: Date): Promise<void> {
+    const horizon = startedAt.getTime() + this.delivery.leftoverHorizonMs();
+    try {
+      for (;;) {
+        const due = await this.delivery.nextDueOwed(startedAt);
+        if (!due || due.getTime() > horizon || this.dispatcher.isStopped) return;
+        await sleep(Math.max(MIN_FOLLOW_UP_MS, due.getTime() - this.db.clock.now().getTime()));
+        if (this.dispatcher.isStopped) return;
+        await this.run('sweep');
+      }
+    } catch (error) {
+      this.logger.error({ err: error }, 'follow-up sweep after start-up failed');
+    }
   }
 
   private async report(via: string, r: SweepReport): Promise<void> {

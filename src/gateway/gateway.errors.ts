@@ -13,6 +13,10 @@ export class GatewayError extends AppError {
     readonly declineCode: string | null,
     readonly statusCode: number | null,
     readonly requestId: string | null,
+    /** Stripe's advice_code on a decline: do_not_try_again, try_again_later, confirm_card_data. */
+    readonly adviceCode: string | null = null,
+    /** The PaymentIntent a card error carries (a declined off-session charge). */
+    readonly paymentIntentId: string | null = null,
   ) {
     super('GATEWAY_ERROR', message, { gatewayCode, declineCode, retryable });
   }
@@ -23,6 +27,8 @@ interface StripeLikeError {
   message?: string;
   code?: string;
   decline_code?: string;
+  advice_code?: string;
+  payment_intent?: { id?: string };
   statusCode?: number;
   requestId?: string;
   headers?: Record<string, string>;
@@ -48,5 +54,7 @@ export function toGatewayError(error: unknown): GatewayError {
     e.decline_code ?? null,
     e.statusCode ?? null,
     e.requestId ?? null,
+    e.advice_code ?? null,
+    e.payment_intent?.id ?? null,
   );
 }

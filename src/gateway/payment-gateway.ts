@@ -24,6 +24,9 @@ export interface GatewayPaymentIntent {
   stripeCustomerId: string | null;
   paymentMethodId: string | null;
   captureBefore: Date | null;
+  /** From the latest charge (0 when it was not expanded or there is none). */
+  amountRefundedMinor: number;
+  disputed: boolean;
   created: Date;
 }
 
@@ -56,6 +59,49 @@ export interface GatewayRefund {
   status: string;
 }
 
+export interface GatewayPayout {
+  id: string;
+  amountMinor: number;
+  currency: string;
+  status: 'paid' | 'pending' | 'in_transit' | 'canceled' | 'failed';
+  failureCode: string | null;
+  failureMessage: string | null;
+  arrivalDate: Date;
+  created: Date;
+}
+
+/** An event as the gateway stored it, for replaying through the webhook intake. */
+export interface GatewayStoredEvent {
+  id: string;
+  type: string;
+  created: Date;
+  payload: Record<string, unknown>;
+}
+
+/** One page of a list, newest first; `created` is the half-open range [createdGte, createdLt). */
+export interface GatewayListQuery {
+  createdGte: Date;
+  createdLt: Date;
+  startingAfter?: string | null;
+  limit?: number;
+}
+
+export interface GatewayPage<T> {
+  data: T[];
+  hasMore: boolean;
+}
+
+/** An off-session charge of a saved card (renewals and retries): created and confirmed at once. */
+export interface OffSessionChargeInput {
+  paymentId: string;
+  retryJobId: string;
+  amountMinor: number;
+  currency: string;
+  stripeCustomerId: string;
+  stripePaymentMethodId: string;
+  idempotencyKey: string;
+}
+
 export interface PaymentGateway {
   readonly mode: 'LIVE' | 'TEST' | 'SANDBOX';
   createCheckoutSession(input: CreateCheckoutInput): Promise<GatewayCheckoutSession>;
@@ -67,6 +113,21 @@ export interface PaymentGateway {
   /** Refunds a PaymentIntent (the rest of it when amountMinor is omitted). */
   refundPaymentIntent(paymentIntentId: string, amountMinor: number | null, reason: string, idempotencyKey: string): Promise<GatewayRefund>;
   retrieveCheckoutSession(id: string): Promise<GatewayCheckoutSession>;
+  /**
+   * Charges a saved card without the customer present. Answers the confirmed intent; a decline
+   * or any other failure throws a GatewayError (declineCode, adviceCode, retryable). The same
+   * idempotency key and input answer the first result again, so a retry cannot charge twice.
+   */
+  createOffSessionCharge(input: OffSessionChargeInput): Promise<GatewayPaymentIntent>;
+  /** With the latest charge expanded: captureBefore, refunds and disputes are filled in. */
   retrievePaymentIntent(id: string): Promise<GatewayPaymentIntent>;
+  /** Captures an authorized PaymentIntent in full. */
+  capturePaymentIntent(id: string, idempotencyKey: string): Promise<GatewayPaymentIntent>;
+  /** Cancels a PaymentIntent; for an authorization this releases the hold on the card. */
+  cancelPaymentIntent(id: string, idempotencyKey: string): Promise<GatewayPaymentIntent>;
+  listPaymentIntents(query: GatewayListQuery): Promise<GatewayPage<GatewayPaymentIntent>>;
+  listPayouts(query: GatewayListQuery): Promise<GatewayPage<GatewayPayout>>;
+  /** Events whose webhook delivery has not succeeded (yet), of the given types. */
+  listUndeliveredEvents(query: GatewayListQuery & { types: readonly string[] }): Promise<GatewayPage<GatewayStoredEvent>>;
   ping(): Promise<boolean>;
 }

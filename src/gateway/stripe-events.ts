@@ -7,7 +7,29 @@ import { PaymentStatus } from '../payments/payment-status';
 import type { PaymentRef, PaymentSync } from '../payments/payment-sync.service';
 import type { GatewayEvent } from './gateway-event.entity';
 import type { PaymentGateway } from './payment-gateway';
-import { mapCheckoutSession, mapPaymentIntent } from './stripe.gateway';
+import { mapCheckoutSession, mapPaymentIntent, mapPayout } from './stripe.mappers';
+
+/** Records payouts and raises payout.failed (HIGH) and payout.canceled (MEDIUM) alerts. */
+export interface PayoutEvents {
+  applyEvent(tx: Tx, payout: ReturnType<typeof mapPayout>, eventType: string): Promise<string>;
+}
+
+/** Every event type apply() acts on: the nightly reconciliation replays undelivered ones of these. */
+export const HANDLED_EVENT_TYPES = [
+  'checkout.session.completed',
+  'checkout.session.async_payment_succeeded',
+  'checkout.session.expired',
+  'payment_intent.succeeded',
+  'payment_intent.payment_failed',
+  'payment_intent.canceled',
+  'payment_intent.amount_capturable_updated',
+  'charge.refunded',
+  'charge.dispute.created',
+  'payout.paid',
+  'payout.failed',
+  'payout.canceled',
+  'payout.updated',
+] as const;
 
 const actor = systemActor('stripe-webhook');
 const idOf = (v: unknown): string | null => (typeof v === 'string' ? v : ((v as { id?: string } | null)?.id ?? null));
@@ -43,6 +65,7 @@ export class StripeEventHandler {
     private readonly gateway: PaymentGateway,
     private readonly sync: PaymentSync,
     private readonly alerts: AlertService,
+    private readonly payouts?: PayoutEvents,
   ) {}
 
   async apply(tx: Tx, record: GatewayEvent): Promise<string> {
@@ -80,6 +103,12 @@ export class StripeEventHandler {
           await this.raise(tx, event.type, p, `Dispute ${object.id}: ${object.reason ?? 'no reason'} for ${object.amount} ${object.currency}`);
           return outcome;
         });
+      case 'payout.paid':
+      case 'payout.failed':
+      case 'payout.canceled':
+      case 'payout.updated':
+        if (!this.payouts) return 'ignored: payouts are not tracked';
+        return this.payouts.applyEvent(tx, mapPayout(object as unknown as Stripe.Payout), event.type);
       default:
         return 'ignored: not a type Recoup acts on';
     }

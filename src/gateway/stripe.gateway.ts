@@ -3,12 +3,17 @@ import type { Config } from '../config';
 import { toGatewayError } from './gateway.errors';
 import type {
   CreateCheckoutInput,
-  GatewayRefund,
   GatewayCheckoutSession,
-  GatewayIntentStatus,
+  GatewayListQuery,
+  GatewayPage,
   GatewayPaymentIntent,
+  GatewayPayout,
+  GatewayRefund,
+  GatewayStoredEvent,
+  OffSessionChargeInput,
   PaymentGateway,
 } from './payment-gateway';
+import { intentInError, listParams, mapCheckoutSession, mapPaymentIntent, mapPayout, mapStoredEvent } from './stripe.mappers';
 
 export function createStripeClient(config: Config['stripe']): Stripe {
   const options: Stripe.StripeConfig = {
@@ -26,45 +31,7 @@ export function createStripeClient(config: Config['stripe']): Stripe {
   return new Stripe(config.secretKey, options);
 }
 
-const idOf = (value: string | { id: string } | null | undefined): string | null =>
-  value == null ? null : typeof value === 'string' ? value : value.id;
-
-/** Stripe reports the authorization deadline on the latest charge's card details. */
-function captureBeforeOf(pi: Stripe.PaymentIntent): Date | null {
-  const charge = pi.latest_charge as Stripe.Charge | string | null;
-  const seconds = typeof charge === 'object' && charge ? charge.payment_method_details?.card?.capture_before : undefined;
-  return seconds ? new Date(seconds * 1000) : null;
-}
-
-export function mapPaymentIntent(pi: Stripe.PaymentIntent): GatewayPaymentIntent {
-  return {
-    id: pi.id,
-    status: pi.status as GatewayIntentStatus,
-    amountMinor: pi.amount,
-    amountReceivedMinor: pi.amount_received ?? 0,
-    currency: pi.currency,
-    paymentId: pi.metadata?.paymentId ?? null,
-    lastErrorCode: pi.last_payment_error?.decline_code ?? pi.last_payment_error?.code ?? null,
-    lastErrorMessage: pi.last_payment_error?.message ?? null,
-    latestChargeId: idOf(pi.latest_charge as string | { id: string } | null),
-    stripeCustomerId: idOf(pi.customer as string | { id: string } | null),
-    paymentMethodId: idOf(pi.payment_method as string | { id: string } | null),
-    captureBefore: captureBeforeOf(pi),
-    created: new Date(pi.created * 1000),
-  };
-}
-
-export function mapCheckoutSession(session: Stripe.Checkout.Session): GatewayCheckoutSession {
-  return {
-    id: session.id,
-    url: session.url,
-    status: (session.status ?? 'open') as GatewayCheckoutSession['status'],
-    paymentStatus: session.payment_status as GatewayCheckoutSession['paymentStatus'],
-    paymentIntentId: idOf(session.payment_intent as string | { id: string } | null),
-    paymentId: session.metadata?.paymentId ?? session.client_reference_id ?? null,
-    expiresAt: new Date(session.expires_at * 1000),
-  };
-}
+export { mapCheckoutSession, mapPaymentIntent } from './stripe.mappers';
 
 export class StripeGateway implements PaymentGateway {
   constructor(
@@ -126,12 +93,76 @@ export class StripeGateway implements PaymentGateway {
     });
   }
 
+  // https://docs.stripe.com/payments/save-and-reuse#charge-saved-payment-method
+  async createOffSessionCharge(input: OffSessionChargeInput): Promise<GatewayPaymentIntent> {
+    return this.call(async () =>
+      mapPaymentIntent(
+        await this.stripe.paymentIntents.create(
+          {
+            amount: input.amountMinor,
+            currency: input.currency,
+            customer: input.stripeCustomerId,
+            payment_method: input.stripePaymentMethodId,
+            off_session: true,
+            confirm: true,
+            metadata: { paymentId: input.paymentId, retryJobId: input.retryJobId },
+          },
+          { idempotencyKey: input.idempotencyKey },
+        ),
+      ),
+    );
+  }
+
   async retrieveCheckoutSession(id: string): Promise<GatewayCheckoutSession> {
     return this.call(async () => mapCheckoutSession(await this.stripe.checkout.sessions.retrieve(id)));
   }
 
   async retrievePaymentIntent(id: string): Promise<GatewayPaymentIntent> {
-    return this.call(async () => mapPaymentIntent(await this.stripe.paymentIntents.retrieve(id)));
+    return this.call(async () => mapPaymentIntent(await this.stripe.paymentIntents.retrieve(id, { expand: ['latest_charge'] })));
+  }
+
+  /** An intent Stripe says is already captured is answered as it is: the capture is done. */
+  async capturePaymentIntent(id: string, idempotencyKey: string): Promise<GatewayPaymentIntent> {
+    try {
+      return mapPaymentIntent(await this.stripe.paymentIntents.capture(id, { expand: ['latest_charge'] }, { idempotencyKey }));
+    } catch (error) {
+      const current = intentInError(error);
+      if (current?.status === 'succeeded') return this.retrievePaymentIntent(id);
+      throw toGatewayError(error);
+    }
+  }
+
+  /** An intent that is already canceled is answered as it is; any other refusal is an error. */
+  async cancelPaymentIntent(id: string, idempotencyKey: string): Promise<GatewayPaymentIntent> {
+    try {
+      return mapPaymentIntent(await this.stripe.paymentIntents.cancel(id, { expand: ['latest_charge'] }, { idempotencyKey }));
+    } catch (error) {
+      const current = intentInError(error);
+      if (current?.status === 'canceled') return this.retrievePaymentIntent(id);
+      throw toGatewayError(error);
+    }
+  }
+
+  async listPaymentIntents(query: GatewayListQuery): Promise<GatewayPage<GatewayPaymentIntent>> {
+    return this.call(async () => {
+      // The expanded charge carries capture_before, refunds and disputes: no retrieve per intent.
+      const page = await this.stripe.paymentIntents.list({ ...listParams(query), expand: ['data.latest_charge'] });
+      return { data: page.data.map(mapPaymentIntent), hasMore: page.has_more };
+    });
+  }
+
+  async listPayouts(query: GatewayListQuery): Promise<GatewayPage<GatewayPayout>> {
+    return this.call(async () => {
+      const page = await this.stripe.payouts.list(listParams(query));
+      return { data: page.data.map(mapPayout), hasMore: page.has_more };
+    });
+  }
+
+  async listUndeliveredEvents(query: GatewayListQuery & { types: readonly string[] }): Promise<GatewayPage<GatewayStoredEvent>> {
+    return this.call(async () => {
+      const page = await this.stripe.events.list({ ...listParams(query), delivery_success: false, types: [...query.types] });
+      return { data: page.data.map(mapStoredEvent), hasMore: page.has_more };
+    });
   }
 
   async ping(): Promise<boolean> {

@@ -20,6 +20,11 @@ class SchedulerHealth extends ComponentHealth {
 }
 
 @ObjectType()
+class TelegramHealth extends ComponentHealth {
+  @Field(() => String, { nullable: true, description: "The bot's @username, from getMe." }) botUsername!: string | null;
+}
+
+@ObjectType()
 export class JobHealth {
   @Field() name!: string;
   @Field() description!: string;
@@ -38,6 +43,7 @@ class SystemHealth {
   @Field({ description: 'Database and scheduler reachable.' }) ok!: boolean;
   @Field(() => ComponentHealth) database!: ComponentHealth;
   @Field(() => SchedulerHealth) scheduler!: SchedulerHealth;
+  @Field(() => TelegramHealth, { description: 'Bot API check (getMe: token valid, API reachable); not counted in ok.' }) telegram!: TelegramHealth;
   @Field(() => [JobHealth]) jobs!: JobHealth[];
   @Field(() => GatewayMode) gatewayMode!: GatewayMode;
   @Field(() => PubSubMode) pubsubMode!: PubSubMode;

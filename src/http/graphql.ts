@@ -51,7 +51,12 @@ export async function mountGraphql(deps: { schema: GraphQLSchema; services: Serv
         ctx.extra.context = context;
         return true;
       },
-      context: (ctx) => ({ ...ctx.extra.context!, em: services.db.fork() }),
+      // A subscription lives for hours and resolves many events: each read gets a fresh
+      // EntityManager, or every event would see the entities as they were at the first one.
+      context: (ctx) => {
+        const base = ctx.extra.context!;
+        return Object.defineProperty({ ...base }, 'em', { get: () => services.db.fork(), enumerable: true });
+      },
       // Parse, validate and limit here, answering errors with the codes Apollo gives over HTTP; a
       // thrown parse error would close the whole socket (4500) instead of failing one operation.
       onSubscribe: (_ctx, _id, payload) => {

@@ -3,6 +3,7 @@ import type { Database } from '../database/transaction';
 import type { PaymentGateway } from '../gateway/payment-gateway';
 import type { AppPubSub } from '../graphql/pubsub';
 import type { JobStatus, Scheduler } from '../jobs/scheduler';
+import type { TelegramClient } from '../telegram/telegram.client';
 
 export interface ComponentCheck {
   ok: boolean;
@@ -14,6 +15,8 @@ export interface SystemHealthReport {
   ok: boolean;
   database: ComponentCheck;
   scheduler: ComponentCheck & { backend: string };
+  /** getMe: the token is valid and the Bot API reachable. Not part of readiness: Recoup works on while Telegram is down. */
+  telegram: ComponentCheck & { botUsername: string | null };
   jobs: JobStatus[];
   gatewayMode: PaymentGateway['mode'];
   pubsubMode: AppPubSub['mode'];
@@ -37,7 +40,7 @@ async function timed(check: () => Promise<unknown>, timeoutMs = 3000): Promise<C
 }
 
 export class HealthService {
-  constructor(private readonly deps: { config: Config; db: Database; scheduler: Scheduler; gateway: PaymentGateway; pubsub: AppPubSub }) {}
+  constructor(private readonly deps: { config: Config; db: Database; scheduler: Scheduler; gateway: PaymentGateway; pubsub: AppPubSub; telegram: TelegramClient }) {}
 
   async readiness(): Promise<{ ok: boolean; database: ComponentCheck; scheduler: ComponentCheck }> {
     const [database, scheduler] = await Promise.all([
@@ -48,17 +51,26 @@ export class HealthService {
   }
 
   async report(): Promise<SystemHealthReport> {
-    const ready = await this.readiness();
+    const [ready, telegram] = await Promise.all([this.readiness(), this.checkTelegram()]);
     const jobs = ready.scheduler.ok ? await this.deps.scheduler.status().catch(() => []) : [];
     return {
       ok: ready.ok,
       database: ready.database,
       scheduler: { ...ready.scheduler, backend: this.deps.scheduler.backendKind },
+      telegram,
       jobs,
       gatewayMode: this.deps.gateway.mode,
       pubsubMode: this.deps.pubsub.mode,
       sandbox: this.deps.config.sandbox,
       checkedAt: new Date(),
     };
+  }
+
+  private async checkTelegram(): Promise<ComponentCheck & { botUsername: string | null }> {
+    let botUsername: string | null = null;
+    const check = await timed(async () => {
+      botUsername = (await this.deps.telegram.getMe()).username ?? null;
+    });
+    return { ...check, botUsername };
   }
 }

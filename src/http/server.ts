@@ -2,7 +2,9 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../services';
 import type { StripeWebhookVerifier } from '../gateway/stripe-webhook';
+import { webhookRateLimit } from './rate-limit';
 import { stripeWebhookRouter } from './stripe-webhook.route';
+import { telegramWebhookRouter } from './telegram-webhook.route';
 
 const ROUTE_LABELS = ['/graphql', '/webhooks/stripe', '/webhooks/telegram', '/healthz', '/readyz', '/metrics'];
 
@@ -29,10 +31,13 @@ function observe(services: Services) {
 export function createExpressApp(services: Services, verifier: StripeWebhookVerifier): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', true);
+  // Only these hops may set X-Forwarded-For: the source IP decides the webhook rate-limit bucket.
+  app.set('trust proxy', services.config.trustProxy);
   app.use(observe(services));
+  app.use('/webhooks', webhookRateLimit(services.config.rateLimit));
   // Before any JSON parser: the signature is over the exact bytes.
   app.use(stripeWebhookRouter({ verifier, intake: services.intake, metrics: services.metrics, logger: services.logger }));
+  app.use(telegramWebhookRouter({ secret: services.config.telegram.webhookSecret, updates: services.telegramUpdates, metrics: services.metrics, logger: services.logger }));
 
   app.get('/healthz', (_req, res) => {
     res.json({ ok: true });

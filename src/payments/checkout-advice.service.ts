@@ -57,7 +57,8 @@ export class CheckoutAdvice {
     const cutoff = this.pending.staleCutoff();
     const staleNow = await em.count(Payment, { status: { $in: [...OPEN_STATUSES] }, createdAt: { $lt: cutoff } });
     const job = (await this.scheduler.status().catch(() => [])).find((j) => j.name === CLEANUP_JOB);
-    const health = !last ? 'NEVER_RUN' : job && !job.enabled ? 'PAUSED' : last.errors > 0 || staleNow > 0 ? 'DEGRADED' : 'HEALTHY';
+    // A paused job is what an operator must see first, even before its first run.
+    const health = job && !job.enabled ? 'PAUSED' : !last ? 'NEVER_RUN' : last.errors > 0 || staleNow > 0 ? 'DEGRADED' : 'HEALTHY';
     return {
       runs: Number(agg.runs),
       expiredTotal: Number(agg.expired),

@@ -27,7 +27,7 @@ const MESSAGES: Record<CheckoutOutcomeEnum, string> = {
   ALREADY_PAID: 'Your earlier payment for this bundle went through: nothing more to pay.',
 };
 
-export function presentCheckout(result: CheckoutResultData): CheckoutResult {
+export function presentCheckout(result: CheckoutResultData, telegramDeepLink: string | null = null): CheckoutResult {
   const outcome = CheckoutOutcomeEnum[result.outcome];
   const warnings = result.otherPending.map(presentPending);
   const note = warnings.length > 0 ? ` Note: ${warnings.length} open payment(s) for other bundles.` : '';
@@ -37,5 +37,6 @@ export function presentCheckout(result: CheckoutResultData): CheckoutResult {
     payment: result.payment,
     conflict: result.conflict ? presentPending(result.conflict) : null,
     warnings,
+    telegramDeepLink: outcome === CheckoutOutcomeEnum.CREATED ? telegramDeepLink : null,
   };
 }

@@ -44,6 +44,8 @@ export class CheckoutResult {
   @Field(() => Payment, { nullable: true }) payment!: Payment | null;
   @Field(() => PendingPayment, { nullable: true }) conflict!: PendingPayment | null;
   @Field(() => [PendingPayment], { description: 'Open payments for other bundles: they do not block.' }) warnings!: PendingPayment[];
+  @Field(() => String, { nullable: true, description: 'CREATED: a one-time link (t.me/<bot>?start=<token>) that links the customer\'s Telegram account so invite links can reach them. Null when Telegram could not be asked for the bot\'s name.' })
+  telegramDeepLink!: string | null;
 }
 
 @ObjectType()

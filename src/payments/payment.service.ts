@@ -14,7 +14,7 @@ import { Payment } from './payment.entity';
 import { PaymentError } from './payment.errors';
 import { PaymentStatus } from './payment-status';
 import type { PaymentTransitions } from './payment-transitions.service';
-import type { PendingPayments, PendingView } from './pending-payments.service';
+import type { CloseOutcome, PendingPayments, PendingView } from './pending-payments.service';
 
 export interface CheckoutUrls {
   successUrl: string;
@@ -65,7 +65,11 @@ export class PaymentService {
     if (customer.anonymizedAt) throw AppError.conflict('This customer was anonymised and cannot pay');
     const plan = await this.catalog.requirePlan(em, input.planId);
     if (!plan.active || !plan.bundle.getEntity().active) throw AppError.conflict(`Plan ${plan.id} is not on sale`);
-    if (input.replacePaymentId) await this.cancelToReplace(actor, input.replacePaymentId, customer.id, plan.bundle.id);
+    if (input.replacePaymentId) {
+      const replaced = await this.cancelToReplace(actor, input.replacePaymentId, customer.id, plan.bundle.id);
+      // Stripe said it was paid after all: a second checkout would charge the customer twice.
+      if (replaced.outcome === 'found_paid') return { outcome: 'ALREADY_PAID', payment: replaced.payment, conflict: null, otherPending: [] };
+    }
 
     const blocking = await this.settleSameBundle(actor, customer.id, plan.bundle.id);
     if (blocking) return blocking;
@@ -100,11 +104,11 @@ export class PaymentService {
     return null;
   }
 
-  private async cancelToReplace(actor: Actor, paymentId: string, customerId: string, bundleId: string): Promise<void> {
+  private async cancelToReplace(actor: Actor, paymentId: string, customerId: string, bundleId: string): Promise<{ payment: Payment; outcome: CloseOutcome }> {
     const payment = await this.pending.require(this.db.fork(), paymentId);
     this.pending.assertOwner(payment, customerId);
     if (payment.bundle.id !== bundleId) throw AppError.badInput('replacePaymentId must be an open payment for the same bundle');
-    await this.pending.close(actor, paymentId, PaymentStatus.CANCELLED, 'cancelled to start a new checkout');
+    return this.pending.close(actor, paymentId, PaymentStatus.CANCELLED, 'cancelled to start a new checkout');
   }
 
   private async insertPending(actor: Actor, customerId: string, planId: string): Promise<Payment> {

@@ -50,7 +50,9 @@ export class PendingPaymentsResolver {
   @Mutation(() => CheckoutResult, { description: 'Starts a checkout, or explains why not (an open payment for the same bundle).' })
   async createPayment(@Ctx() ctx: Context, @Arg('input', () => CreatePaymentInput) input: CreatePaymentInput): Promise<CheckoutResult> {
     const customerId = customerScope(ctx.principal, input.customerId);
-    return presentCheckout(await ctx.services.payments.createPayment(actor(ctx), { ...input, customerId }));
+    const result = await ctx.services.payments.createPayment(actor(ctx), { ...input, customerId });
+    const deepLink = result.outcome === 'CREATED' ? await ctx.services.telegramBinding.deepLinkFor(customerId) : null;
+    return presentCheckout(result, deepLink?.url ?? null);
   }
 
   @Authorized('VIEWER', 'CUSTOMER')
@@ -61,7 +63,9 @@ export class PendingPaymentsResolver {
     @Arg('planId', () => ID) planId: string,
     @Arg('customerId', () => ID, { nullable: true }) customerId?: string,
   ): Promise<CanProceedResult> {
-    const result = await ctx.services.checkoutAdvice.canProceed(ctx.em, customerScope(ctx.principal, customerId), bundleId, planId);
+    // An unknown customer is NOT_FOUND, not "nothing blocks" (and a malformed id never reaches Postgres).
+    const customer = await ctx.services.customers.require(ctx.em, customerScope(ctx.principal, customerId));
+    const result = await ctx.services.checkoutAdvice.canProceed(ctx.em, customer.id, bundleId, planId);
     return { ...result, conflict: result.conflict ? presentPending(result.conflict) : null, otherPending: result.otherPending.map(presentPending) };
   }
 
@@ -70,6 +74,8 @@ export class PendingPaymentsResolver {
   async pendingPayments(@Ctx() ctx: Context, @Args() page: ConnectionArgs, @Arg('filter', () => PendingPaymentsFilter, { nullable: true }) filter?: PendingPaymentsFilter): Promise<PendingPaymentsPage> {
     const pending = ctx.services.pending;
     const own = ownCustomer(ctx.principal);
+    // As in customerScope: naming another customer is refused, not silently narrowed to one's own.
+    if (own && filter?.customerId && filter.customerId !== own) throw AppError.forbidden('A customer token acts only for its own customer');
     const cutoff = pending.staleCutoff();
     const where: Record<string, unknown> = { status: { $in: [...OPEN_STATUSES] } };
     const customerId = own ?? filter?.customerId;
@@ -101,9 +107,9 @@ export class PendingPaymentsResolver {
 
   @Authorized('OPERATOR', 'CUSTOMER')
   @Mutation(() => CleanupResult, { description: "Expires this customer's stale open payments now." })
-  cleanupStalePayments(@Ctx() ctx: Context, @Arg('customerId', () => ID, { nullable: true }) customerId?: string): Promise<CleanupResult> {
-    const target = customerScope(ctx.principal, customerId);
-    return ctx.services.staleCleanup.run(actor(ctx), ctx.principal?.role === 'CUSTOMER' ? 'customer' : 'operator', target);
+  async cleanupStalePayments(@Ctx() ctx: Context, @Arg('customerId', () => ID, { nullable: true }) customerId?: string): Promise<CleanupResult> {
+    const target = await ctx.services.customers.require(ctx.em, customerScope(ctx.principal, customerId));
+    return ctx.services.staleCleanup.run(actor(ctx), ctx.principal?.role === 'CUSTOMER' ? 'customer' : 'operator', target.id);
   }
 
   @Authorized('OPERATOR')

@@ -6,6 +6,7 @@ import type { Logger } from '../shared/logger';
 import { CleanupRun } from './cleanup-run.entity';
 import type { LatePayments } from './late-payments';
 import { Payment } from './payment.entity';
+import { PaymentKind } from './payment-kind';
 import { OPEN_STATUSES, PaymentStatus } from './payment-status';
 import type { PendingPayments } from './pending-payments.service';
 
@@ -42,11 +43,12 @@ export class StaleCleanup {
     const report: CleanupReport = { expired: 0, foundPaid: 0, errors: 0, refundsRetried: 0 };
     let lastError: string | null = null;
     const started = Date.now();
-    const seen = new Set<string>();
+    // Keyset: each batch starts after the last one, so payments that failed (and stay open) are not
+    // fetched again and cannot fill a batch and end the run before the rest are reached.
+    let after: Payment | null = null;
     while (Date.now() - started < MAX_RUN_MS) {
-      const stale = (await this.staleBatch(this.db.fork(), customerId)).filter((p) => !seen.has(p.id));
+      const stale = await this.staleBatch(this.db.fork(), after, customerId);
       for (const payment of stale) {
-        seen.add(payment.id);
         try {
           const { outcome } = await this.pending.close(actor, payment.id, PaymentStatus.EXPIRED, `stale: older than ${this.pending.expiryMinutes} minutes`);
           if (outcome === 'closed') report.expired++;
@@ -57,18 +59,23 @@ export class StaleCleanup {
         }
       }
       if (stale.length < this.settings.batchSize) break;
+      after = stale[stale.length - 1];
     }
     if (!customerId) report.refundsRetried = (await this.late.refundAllOwed()).refunded;
     await this.finish(run.id, report, lastError);
     return { ...report, runId: run.id };
   }
 
-  private async staleBatch(em: EntityManager, customerId?: string): Promise<Payment[]> {
+  private async staleBatch(em: EntityManager, after: Payment | null, customerId?: string): Promise<Payment[]> {
     const cutoff = this.pending.staleCutoff();
+    const afterLast = after
+      ? { createdAt: { $lt: cutoff, $gte: after.createdAt }, $or: [{ createdAt: { $gt: after.createdAt } }, { id: { $gt: after.id } }] }
+      : { createdAt: { $lt: cutoff } };
     return em.find(
       Payment,
-      { status: { $in: [...OPEN_STATUSES] }, createdAt: { $lt: cutoff }, ...(customerId ? { customer: customerId } : {}) },
-      { orderBy: { createdAt: 'asc' }, limit: this.settings.batchSize },
+      // Only abandoned checkouts go stale: renewal and off-session payments are the retry queue's to close.
+      { status: { $in: [...OPEN_STATUSES] }, kind: PaymentKind.CHECKOUT, ...afterLast, ...(customerId ? { customer: customerId } : {}) },
+      { orderBy: { createdAt: 'asc', id: 'asc' }, limit: this.settings.batchSize },
     );
   }
 

@@ -5,5 +5,6 @@ export const Topic = {
   DELIVERY_STATUS_CHANGED: 'DELIVERY_STATUS_CHANGED',
   RECOVERY_STATS_UPDATED: 'RECOVERY_STATS_UPDATED',
   ACCESS_CHANGED: 'ACCESS_CHANGED',
+  RETRY_EVENT: 'RETRY_EVENT',
 } as const;
 export type Topic = (typeof Topic)[keyof typeof Topic];

@@ -111,6 +111,8 @@ export class TelegramClient {
       | { ok: boolean; result?: T; description?: string; error_code?: number; parameters?: { retry_after?: number } }
       | null;
     if (body?.ok) return body.result as T;
+    // A 2xx we could not read (cut off by our timeout, or not JSON) says nothing against a retry.
+    if (!body && response.ok) throw new TelegramError(timeout.aborted ? 'TIMEOUT' : 'NETWORK', `unreadable answer (HTTP ${response.status})`, true, null, method);
     const status = body?.error_code ?? response.status;
     const error = classifyTelegramError(method, status, body?.description ?? `HTTP ${response.status}`, body?.parameters?.retry_after);
     if (inlineRetry && error.failure === 'RATE_LIMITED' && (error.retryAfterMs ?? 0) <= this.maxInlineRetryAfterMs) {

@@ -46,7 +46,7 @@ async function benchDatabase(): Promise<{ url: string; stop: Stop }> {
   const server = process.env.DATABASE_URL
     ? { url: process.env.DATABASE_URL, stop: async () => {} }
     : await startEmbeddedPostgres({ dataDir: os.tmpdir(), persistent: false });
-  const name = `recoup_bench_${randomBytes(4).toString('hex')}`;
+  const name = `recoup_intake_bench_${randomBytes(4).toString('hex')}`;
   await adminQuery(server.url, `CREATE DATABASE ${name}`);
   return {
     url: withDatabase(server.url, name),
@@ -56,22 +56,28 @@ async function benchDatabase(): Promise<{ url: string; stop: Stop }> {
   };
 }
 
-/** One customer, channel, bundle and plan through the services, then `count` PENDING payments by SQL. */
+/**
+ * A channel, bundle and plan through the services, then `count` customers with one PENDING payment
+ * each by SQL (a customer may hold only one open payment per bundle, as in production).
+ */
 async function seedPayments(app: RecoupApp, pool: Pool, count: number): Promise<string[]> {
   const actor = systemActor('bench');
-  const { catalog, customers } = app.services;
+  const { catalog } = app.services;
   const channel = await catalog.saveChannel(actor, null, { telegramChatId: '-1009000000001', title: 'Bench channel' });
   const bundle = await catalog.saveBundle(actor, null, { name: 'Bench bundle', channelIds: [channel.id] });
   const plan = await catalog.savePlan(actor, null, { bundleId: bundle.id, name: 'Bench monthly', amountMinor: 2500, currency: 'usd', durationDays: 30 });
-  const customer = await customers.save(actor, null, { name: 'Bench Buyer', email: 'bench@example.com' });
   const { rows } = await pool.query<{ id: string }>(
-    `insert into payments (id, customer_id, plan_id, bundle_id, amount_minor, currency, status, capture_mode)
-     select gen_random_uuid(), $1, $2, $3, 2500, 'usd', 'PENDING', 'AUTOMATIC' from generate_series(1, $4::int)
+    `with c as (
+       insert into customers (id, name, email)
+       select gen_random_uuid(), 'Bench Buyer ' || n, 'bench' || n || '@example.com' from generate_series(1, $3::int) as n
+       returning id)
+     insert into payments (id, customer_id, plan_id, bundle_id, amount_minor, currency, status, capture_mode)
+     select gen_random_uuid(), c.id, $1, $2, 2500, 'usd', 'PENDING', 'AUTOMATIC' from c
      returning id`,
-    [customer.id, plan.id, bundle.id, count],
+    [plan.id, bundle.id, count],
   );
   // A live table has planner statistics; a bulk insert leaves none until autovacuum gets to it.
-  await pool.query('analyze payments');
+  await pool.query('analyze customers; analyze payments');
   return rows.map((r) => r.id);
 }
 
@@ -156,7 +162,7 @@ async function main(): Promise<number> {
     const stripe = await startFakeStripe({ webhookSecret: WEBHOOK_SECRET });
     cleanups.unshift(() => stripe.close());
     const config = loadConfig({
-      NODE_ENV: 'production',
+      NODE_ENV: 'test',
       PORT: '0',
       HOST: '127.0.0.1',
       LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
@@ -167,6 +173,8 @@ async function main(): Promise<number> {
       TELEGRAM_BOT_TOKEN: '123456:bench-token',
       TELEGRAM_API_URL: 'http://127.0.0.1:9',
       AUTH_JWT_SECRET: 'bench-secret-that-is-at-least-32-characters',
+      // The bench measures intake, not the per-IP webhook limit (all its traffic comes from one IP).
+      RATE_LIMIT_WEBHOOK_MAX: '0',
       ...(process.env.DATABASE_POOL_MAX ? { DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX } : {}),
     });
     const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel), startJobs: false });

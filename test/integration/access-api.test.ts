@@ -1,3 +1,4 @@
+import type { ManualClock } from '../../src/shared/clock';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import { eventually, signToken, startHarness, type Harness } from '../support/harness';
@@ -72,7 +73,7 @@ describe('access API, test links and the email fallback', () => {
     await h.app.services.db.fork().execute(`update invite_links set used_by_telegram_user_id = '555', used_at = now() where id = ?`, [link.id]);
 
     expect(await h.app.services.testLinks.removeAccess(link.id)).toBe(false); // not yet: the minute has not passed
-    h.clock.set(new Date(h.clock.now().getTime() + 61_000));
+    (h.clock as ManualClock).set(new Date(h.clock.now().getTime() + 61_000));
     expect(await h.app.services.testLinks.removeAccess(link.id)).toBe(true);
     expect(h.telegram.callsTo('banChatMember').map((c) => String(c.params.user_id))).toEqual(['555']);
     expect(h.telegram.callsTo('unbanChatMember')).toHaveLength(1);
@@ -101,7 +102,7 @@ describe('access API, test links and the email fallback', () => {
     await eventually(async () => (await h.app.services.db.fork().execute(`select 1 from payments where delivery_status = 'AWAITING_CUSTOMER'`)).length === 1);
 
     expect((await h.app.services.emailFallback.run()).emailed).toBe(0);
-    h.clock.set(new Date(h.clock.now().getTime() + 11 * 60_000));
+    (h.clock as ManualClock).set(new Date(h.clock.now().getTime() + 11 * 60_000));
     expect((await h.app.services.emailFallback.run()).emailed).toBe(1);
   });
 });

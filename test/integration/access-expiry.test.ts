@@ -1,3 +1,4 @@
+import type { ManualClock } from '../../src/shared/clock';
 import { eventually, startHarness, type Harness } from '../support/harness';
 import { createPayment, must, seedCatalog } from '../support/fixtures';
 
@@ -36,7 +37,7 @@ describe('access expiry: removal and personal-data deletion', () => {
   it('lapses an ended subscription, removes the member (ban then unban), revokes links and erases personal data', async () => {
     const seed = await seedCatalog(h);
     await paidCustomer(seed);
-    h.clock.set(new Date(h.clock.now().getTime() + 31 * DAY));
+    (h.clock as ManualClock).set(new Date(h.clock.now().getTime() + 31 * DAY));
 
     const report = await h.app.services.accessExpiry.run();
 
@@ -64,7 +65,7 @@ describe('access expiry: removal and personal-data deletion', () => {
     const second = must(await h.gql(`mutation($i: BundleInput!) { createBundle(input: $i) { id } }`, { i: { name: 'Second', channelIds: [seed.channelId] } })).createBundle.id;
     const plan2 = must(await h.gql(`mutation($i: PlanInput!) { createPlan(input: $i) { id } }`, { i: { bundleId: second, name: 'Long', amountMinor: 9900, currency: 'usd', durationDays: 365 } })).createPlan.id;
     await paidCustomer({ ...seed, planId: plan2 });
-    h.clock.set(new Date(h.clock.now().getTime() + 31 * DAY));
+    (h.clock as ManualClock).set(new Date(h.clock.now().getTime() + 31 * DAY));
 
     const report = await h.app.services.accessExpiry.run();
 
@@ -75,7 +76,7 @@ describe('access expiry: removal and personal-data deletion', () => {
   it('retries the removal on the next run when Telegram fails, without losing the record', async () => {
     const seed = await seedCatalog(h);
     await paidCustomer(seed);
-    h.clock.set(new Date(h.clock.now().getTime() + 31 * DAY));
+    (h.clock as ManualClock).set(new Date(h.clock.now().getTime() + 31 * DAY));
     h.telegram.failAll('banChatMember', { errorCode: 500, description: 'Internal Server Error' });
 
     const first = await h.app.services.accessExpiry.run();

@@ -72,6 +72,7 @@ describe('authentication and roles', () => {
     ['query alerts', 'VIEWER', `{ alerts { totalCount } }`, () => ({})],
     ['query systemHealth', 'VIEWER', `{ systemHealth { ok } }`, () => ({})],
     ['mutation resolveAlert', 'OPERATOR', `mutation($id: ID!) { resolveAlert(id: $id) { id } }`, () => ({ id: alertId })],
+    // A CUSTOMER token may pay only for itself: naming the seeded customer is FORBIDDEN too.
     ['mutation createPayment', 'OPERATOR', `mutation($i: CreatePaymentInput!) { createPayment(input: $i) { outcome } }`, () => ({ i: { customerId: seed.customerId, planId: seed.planId } })],
     ['mutation createChannel', 'ADMIN', `mutation($i: ChannelInput!) { createChannel(input: $i) { id } }`, () => ({ i: { telegramChatId: `-100${randomInt(1e9)}`, title: 'Matrix' } })],
     ['mutation createPlan', 'ADMIN', `mutation($i: PlanInput!) { createPlan(input: $i) { id } }`, () => ({ i: { bundleId: seed.bundleId, name: 'Matrix', amountMinor: 900, currency: 'usd', durationDays: 7 } })],
@@ -136,7 +137,9 @@ describe('authentication and roles', () => {
   });
 
   it('lets an operator create a payment and attributes it to them', async () => {
-    const payment = await createPayment(h, seed.customerId, seed.planId);
+    // A customer of its own: the matrix left open payments for the seeded customer's bundle.
+    const customer = must(await h.gql(`mutation { createCustomer(input: { name: "Audit Buyer" }) { id } }`)).createCustomer;
+    const payment = await createPayment(h, customer.id, seed.planId);
     const entries = await h.app.services.db.fork().find(AuditEntry, { subjectId: payment.id });
     expect(entries.map((e) => e.actor)).toContain('operator:olga-operator');
   });

@@ -17,7 +17,7 @@ const raise = (h: Harness, fingerprint: string, severity = AlertSeverity.HIGH) =
   h.app.services.alerts.raiseNow({ type: AlertType.PAYMENT_FAILED, severity, title: `Payment failed (${fingerprint})`, detail: 'card_declined', fingerprint });
 
 /** A loopback TCP proxy to the server whose open connections a test can cut, as a flaky network would. */
-async function cuttableProxy(targetPort: number) {
+async function cuttableProxy(targetPort: number, listenPort = 0) {
   const sockets = new Set<net.Socket>();
   const server = net.createServer((client) => {
     const upstream = net.connect(targetPort, '127.0.0.1');
@@ -28,7 +28,7 @@ async function cuttableProxy(targetPort: number) {
     }
     client.pipe(upstream).pipe(client);
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
     cut: () => sockets.forEach((s) => s.destroy()),
@@ -37,6 +37,15 @@ async function cuttableProxy(targetPort: number) {
       server.close(() => resolve());
     }),
   };
+}
+
+/** A loopback port nobody listens on (just released), so connecting to it is refused. */
+async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as net.AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 /** Raises a fresh alert per poll until the watcher has received one of them (subscriptions register a moment after connecting). */
@@ -105,9 +114,10 @@ describe('client examples against a real server', () => {
   });
 
   it('exits 2 when the server cannot be reached and 64 on bad usage', async () => {
-    const down = await admin('http://127.0.0.1:9', h.tokens.admin, 'alerts');
+    const port = await closedPort();
+    const down = await admin(`http://127.0.0.1:${port}`, h.tokens.admin, 'alerts');
     expect(down.code).toBe(2);
-    expect(down.stderr[0]).toMatch(/^error: NETWORK: cannot reach http:\/\/127\.0\.0\.1:9\/graphql/);
+    expect(down.stderr).toEqual([`error: NETWORK: cannot reach http://127.0.0.1:${port}/graphql: ECONNREFUSED`]);
     expect((await admin(h.url, h.tokens.admin, 'payments', '--first', '0')).code).toBe(64);
     expect((await admin(h.url, h.tokens.admin, 'refund')).code).toBe(64);
     expect((await admin(h.url, h.tokens.admin, 'resolve-alert')).code).toBe(64);
@@ -173,6 +183,23 @@ describe('client examples against a real server', () => {
     } finally {
       await watch.dispose();
       await proxy.close();
+    }
+  });
+
+  it('watchAlerts keeps retrying while the server is unreachable and connects once it is up', async () => {
+    const port = await closedPort();
+    const alerts: LiveAlert[] = [];
+    const states: string[] = [];
+    const watch = watchAlerts({ url: `http://127.0.0.1:${port}`, token: h.tokens.viewer, onAlert: (a) => alerts.push(a), onConnection: (s) => states.push(s), baseRetryDelayMs: 20, maxRetryDelayMs: 100 });
+    let proxy: Awaited<ReturnType<typeof cuttableProxy>> | undefined;
+    try {
+      await eventually(async () => states.filter((s) => s === 'disconnected').length >= 2);
+      proxy = await cuttableProxy(h.app.port, port);
+      await raiseUntilReceived(h, alerts, 'server-up');
+      expect(states).toContain('connected');
+    } finally {
+      await watch.dispose();
+      await proxy?.close();
     }
   });
 

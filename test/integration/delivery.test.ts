@@ -1,5 +1,6 @@
-import { startHarness, eventually, type Harness } from '../support/harness';
+import { startHarness, collect, eventually, type Harness } from '../support/harness';
 import { createPayment, seedCatalog, must } from '../support/fixtures';
+import { Topic } from '../../src/shared/topics';
 
 describe('delivery of invite links', () => {
   let h: Harness;
@@ -60,5 +61,24 @@ describe('delivery of invite links', () => {
     expect(failed.deliveryFailureReason).toContain('blocked');
     const alerts = must(await h.gql(`{ alerts(filter: { types: [DELIVERY_FAILED] }) { edges { node { severity subjectId } } } }`));
     expect(alerts.alerts.edges).toEqual([{ node: { severity: 'HIGH', subjectId: payment.id } }]);
+  });
+
+  it('tells deliveryStatusChanged subscribers: PENDING when paid, then DELIVERED', async () => {
+    const { customerId, planId } = await seedCatalog(h);
+    const payment = await createPayment(h, customerId, planId);
+    const sub = collect(h.wsClient({ token: h.tokens.viewer }), `subscription($id: ID) { deliveryStatusChanged(paymentId: $id) { from to attempts reason } }`, { id: payment.id });
+    // A probe proves the subscription is registered before the payment is made.
+    await eventually(async () => {
+      h.app.services.pubsub.publish(Topic.DELIVERY_STATUS_CHANGED, { paymentId: payment.id, customerId, from: null, to: 'PENDING', attempts: 0, reason: 'probe', recovered: false, at: new Date() });
+      return sub.events.length > 0;
+    }, 5000, 50);
+    await h.stripe.completeCheckout(payment.stripeCheckoutSessionId);
+
+    const changes = () => sub.events.map((e) => e.deliveryStatusChanged).filter((c) => c.reason !== 'probe');
+    await eventually(async () => changes().length >= 2);
+    expect(changes()).toEqual([
+      { from: null, to: 'PENDING', attempts: 0, reason: null },
+      { from: 'IN_PROGRESS', to: 'DELIVERED', attempts: 1, reason: null },
+    ]);
   });
 });

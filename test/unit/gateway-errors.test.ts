@@ -4,7 +4,7 @@ import { startFakeStripe, type FakeStripe } from '../../src/gateway/fake/fake-st
 import { StripeGateway } from '../../src/gateway/stripe.gateway';
 
 /** An error exactly as the SDK builds it from an HTTP error response (RequestSender → generateV1Error). */
-function apiError(statusCode: number, raw: { type: string; code?: string; decline_code?: string; message?: string }, headers: Record<string, string> = {}) {
+function apiError(statusCode: number, raw: { type: Stripe.RawErrorType; code?: string; decline_code?: string; message?: string }, headers: Record<string, string> = {}) {
   return Stripe.errors.generateV1Error({ message: 'stripe says no', ...raw, statusCode, headers: { 'request-id': 'req_123', ...headers }, requestId: 'req_123' });
 }
 
@@ -33,7 +33,7 @@ describe('isRetryableStripeError', () => {
     expect(isRetryableStripeError(apiError(409, { type: 'invalid_request_error' }, { 'stripe-should-retry': 'false' }))).toBe(false);
   });
 
-  it('never retries a card decline, also when Stripe says not to', () => {
+  it('a card decline stays final when Stripe also says not to retry', () => {
     expect(isRetryableStripeError(cardDecline({ 'stripe-should-retry': 'false' }))).toBe(false);
   });
 });

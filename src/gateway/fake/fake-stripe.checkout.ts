@@ -103,7 +103,8 @@ export function completeCheckout(
   });
   authorizePaymentIntent(engine, paymentIntent);
   session.status = 'complete';
-  session.payment_status = 'paid';
+  // An authorization (manual capture) is not money yet: Stripe reports the session unpaid until capture.
+  session.payment_status = paymentIntent.status === 'succeeded' ? 'paid' : 'unpaid';
   session.payment_intent = paymentIntent.id;
   session.customer_details = customerDetails(options.email ?? session.customer_email ?? 'sandbox@example.com');
   engine.emit('checkout.session.completed', session);

@@ -6,6 +6,8 @@ import type { FakeEvent, StripeObject } from './fake-stripe.types';
 export interface ProgrammedDecline {
   code: string;
   declineCode?: string;
+  /** Stripe's advice_code: do_not_try_again, try_again_later, confirm_card_data. */
+  adviceCode?: string;
 }
 
 export interface RequestInfo {

@@ -11,6 +11,7 @@ export interface StripeErrorBody {
   type: StripeErrorType | string;
   code?: string;
   decline_code?: string;
+  advice_code?: string;
   message?: string;
   param?: string;
   charge?: string;

@@ -19,19 +19,70 @@ export function paginate<T extends StripeObject>(
     throw FakeStripeError.invalidParam('limit', 'This value must be greater than or equal to 1 and less than or equal to 100.');
   }
   const createdFilter = createdMatcher(params, 'created');
-  const rows = newestFirst.filter((row) => createdFilter(row.created) && filter(row));
+  const matches = (row: T): boolean => createdFilter(row.created) && filter(row);
   const startingAfter = optString(params, 'starting_after');
   const endingBefore = optString(params, 'ending_before');
-  if (startingAfter) {
-    const after = rows.slice(cursorIndex(rows, startingAfter, 'starting_after') + 1);
-    return { object: 'list', data: after.slice(0, limit), has_more: after.length > limit, url };
-  }
   if (endingBefore) {
+    const rows = newestFirst.filter(matches);
     const before = rows.slice(0, cursorIndex(rows, endingBefore, 'ending_before'));
     const start = Math.max(0, before.length - limit);
     return { object: 'list', data: before.slice(start), has_more: start > 0, url };
   }
-  return { object: 'list', data: rows.slice(0, limit), has_more: rows.length > limit, url };
+  // Forward pages walk the sorted rows from the cursor (or from the range's newest end, found by
+  // binary search) and stop at the range's oldest end, so a page costs O(limit + log n), not O(n).
+  const { newest, oldest } = createdBounds(params);
+  let from = startingAfter ? positionOf(newestFirst, startingAfter, matches) + 1 : firstAtOrBefore(newestFirst, newest);
+  const data: T[] = [];
+  for (; from < newestFirst.length; from++) {
+    const row = newestFirst[from];
+    if (oldest !== undefined && row.created < oldest) break;
+    if (!matches(row)) continue;
+    if (data.length === limit) return { object: 'list', data, has_more: true, url };
+    data.push(row);
+  }
+  return { object: 'list', data, has_more: false, url };
+}
+
+const positions = new WeakMap<StripeObject[], Map<string, number>>();
+
+/** Where the cursor object sits in the sorted rows; like Stripe, a cursor outside the filtered list is refused. */
+function positionOf<T extends StripeObject>(rows: T[], id: string, matches: (row: T) => boolean): number {
+  let index = positions.get(rows);
+  if (!index) {
+    index = new Map(rows.map((row, i) => [row.id, i]));
+    positions.set(rows, index);
+  }
+  const at = index.get(id);
+  if (at === undefined || !matches(rows[at])) throw FakeStripeError.invalidParam('starting_after', `No such object: '${id}'`, 'resource_missing');
+  return at;
+}
+
+/** The first row (newest first) created at or before `newest`; 0 when unbounded. */
+function firstAtOrBefore(rows: StripeObject[], newest: number | undefined): number {
+  if (newest === undefined) return 0;
+  let lo = 0;
+  let hi = rows.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (rows[mid].created > newest) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** The inclusive `created` bounds of a list request, for walking sorted rows. */
+function createdBounds(params: Params): { newest?: number; oldest?: number } {
+  const raw = params.created;
+  if (raw === undefined || raw === '') return {};
+  if (typeof raw === 'string') {
+    const exact = optInt(params, 'created');
+    return { newest: exact, oldest: exact };
+  }
+  const range = asParams(raw);
+  const [gt, gte, lt, lte] = ['gt', 'gte', 'lt', 'lte'].map((key) => optInt(range, key));
+  const newest = lt !== undefined ? lt - 1 : lte;
+  const oldest = gt !== undefined ? gt + 1 : gte;
+  return { newest, oldest };
 }
 
 function cursorIndex(rows: StripeObject[], id: string, param: string): number {

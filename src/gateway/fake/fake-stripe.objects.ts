@@ -122,6 +122,14 @@ const CARD_DETAILS = {
   network_transaction_id: null, transaction_link_id: null,
 };
 
+/** Card authorizations are held for 7 days; Stripe says until when on an uncaptured charge. */
+export const AUTHORIZATION_VALIDITY_S = 7 * 86400;
+
+function cardDetails(pi: FakePaymentIntent, created: number, failure?: { code: string }): Record<string, unknown> {
+  const held = !failure && pi.capture_method === 'manual';
+  return held ? { ...CARD_DETAILS, capture_before: created + AUTHORIZATION_VALIDITY_S } : CARD_DETAILS;
+}
+
 export function newCharge(pi: FakePaymentIntent, created: number, failure?: { code: string; message: string }): FakeCharge {
   const id = newId('ch_');
   const captured = !failure && pi.capture_method !== 'manual';
@@ -144,7 +152,7 @@ export function newCharge(pi: FakePaymentIntent, created: number, failure?: { co
       risk_level: 'normal', seller_message: failure ? 'The bank did not return any further details with this decline.' : 'Payment complete.',
       type: failure ? 'issuer_declined' : 'authorized',
     },
-    payment_method: pi.payment_method, payment_method_details: { card: CARD_DETAILS, type: 'card' },
+    payment_method: pi.payment_method, payment_method_details: { card: cardDetails(pi, created, failure), type: 'card' },
     receipt_email: null, receipt_number: null, receipt_url: null, review: null, shipping: null,
     source_transfer: null, statement_descriptor: null, statement_descriptor_suffix: null,
     transfer_data: null, transfer_group: null, source: null,

@@ -88,13 +88,15 @@ export function declinePaymentIntent(engine: FakeStripeEngine, pi: FakePaymentIn
   const charge = engine.store.charges.insert(newCharge(pi, engine.now(), { code: decline.code, message }));
   pi.status = 'requires_payment_method';
   pi.latest_charge = charge.id;
-  pi.last_payment_error = { type: 'card_error', code: decline.code, decline_code: declineCode, message, charge: charge.id };
+  const adviceCode = decline.adviceCode;
+  pi.last_payment_error = { type: 'card_error', code: decline.code, decline_code: declineCode, advice_code: adviceCode, message, charge: charge.id };
   engine.emit('charge.failed', charge);
   engine.emit('payment_intent.payment_failed', pi);
   return new FakeStripeError(402, {
     type: 'card_error',
     code: decline.code,
     decline_code: declineCode,
+    advice_code: adviceCode,
     message,
     charge: charge.id,
     payment_intent: structuredClone(pi),

@@ -15,6 +15,7 @@ import {
   createPaymentIntent,
   declinePaymentIntent,
   forcePaymentIntentStatus,
+  latestCharge,
   type PaymentIntentInput,
 } from './fake-stripe.payment-intents';
 import type { EventDelivery, FakeStripeStore } from './fake-stripe.store';
@@ -103,8 +104,8 @@ export class FakeStripe {
   }
 
   /** The next PaymentIntent confirmation is declined with this code. */
-  declineNext(code: string, declineCode?: string): void {
-    this.engine.declines.push({ code, declineCode });
+  declineNext(code: string, declineCode?: string, adviceCode?: string): void {
+    this.engine.declines.push({ code, declineCode, adviceCode });
   }
 
   completeCheckout(sessionId: string, options: CompleteCheckoutOptions & HelperOptions = {}) {
@@ -134,6 +135,19 @@ export class FakeStripe {
     return forcePaymentIntentStatus(this.engine.store.paymentIntents.get(id, 'intent'), status);
   }
 
+  /** Moves an authorization's deadline (charge.payment_method_details.card.capture_before). */
+  setCaptureBefore(paymentIntentId: string, at: Date): void {
+    const charge = latestCharge(this.engine, this.engine.store.paymentIntents.get(paymentIntentId, 'intent'));
+    const details = charge?.payment_method_details as { card: Record<string, unknown> } | undefined;
+    if (!details) throw new Error(`${paymentIntentId} has no charge to hold`);
+    details.card = { ...details.card, capture_before: Math.floor(at.getTime() / 1000) };
+  }
+
+  /** Marks every event recorded so far as delivered, so only later plants are `delivery_success=false`. */
+  markEventsDelivered(): void {
+    for (const event of this.engine.store.events.newestFirst()) this.engine.store.deliverySuccess.set(event.id, true);
+  }
+
   createPayout(input: PayoutInput = {}, options: HelperOptions = {}) {
     return this.run(() => ({ payout: createPayout(this.engine, input) }), options);
   }
@@ -154,7 +168,10 @@ export class FakeStripe {
     options: { deliverySuccess?: boolean; created?: number } = {},
   ): FakeEvent {
     const event = this.engine.emit(type, object as StripeObject);
-    if (options.created !== undefined) event.created = options.created;
+    if (options.created !== undefined) {
+      event.created = options.created;
+      this.engine.store.events.touch();
+    }
     if (options.deliverySuccess !== undefined) {
       this.engine.store.deliverySuccess.set(event.id, options.deliverySuccess);
       event.pending_webhooks = options.deliverySuccess ? 0 : 1;
@@ -220,6 +237,8 @@ export class FakeStripe {
       paymentIntent.created = created;
       const charge = paymentIntent.latest_charge ? this.engine.store.charges.find(paymentIntent.latest_charge) : undefined;
       if (charge) charge.created = created;
+      this.engine.store.paymentIntents.touch();
+      this.engine.store.charges.touch();
     }
     return paymentIntent;
   }

@@ -44,6 +44,7 @@ export interface LastPaymentError {
   type: 'card_error';
   code: string;
   decline_code?: string;
+  advice_code?: string;
   message: string;
   charge?: string;
 }

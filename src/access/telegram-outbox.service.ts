@@ -1,0 +1,148 @@
+import type { AlertService } from '../alerts/alert.service';
+import { AlertSeverity, AlertType } from '../alerts/alert.types';
+import type { Database, Tx } from '../database/transaction';
+import { retryDelayMs } from '../shared/backoff';
+import type { Logger } from '../shared/logger';
+import type { TelegramClient } from '../telegram/telegram.client';
+import { TelegramError } from '../telegram/telegram.errors';
+import { TelegramOutboxItem, type TelegramActionKind } from './telegram-outbox.entity';
+
+interface Claimed {
+  id: string;
+  kind: TelegramActionKind;
+  params: Record<string, string>;
+  attempts: number;
+}
+
+/**
+ * Answers that mean the call's purpose is already met: the link is already dead, the join request
+ * was already answered (by us on an earlier attempt, or by an admin), the user is already in.
+ * https://core.telegram.org/bots/api#revokechatinvitelink
+ */
+const ALREADY_DONE = /INVITE_HASH_EXPIRED|HIDE_REQUESTER_MISSING|USER_ALREADY_PARTICIPANT/i;
+
+/** What an operator must hear about when it cannot be done; a lost reply to a chat message is not. */
+const SEVERITY: Record<TelegramActionKind, AlertSeverity | null> = {
+  sendMessage: null,
+  revokeInviteLink: AlertSeverity.MEDIUM,
+  approveJoinRequest: AlertSeverity.HIGH,
+  declineJoinRequest: AlertSeverity.LOW,
+};
+
+const RETURNING = `returning id, kind, params, attempts`;
+
+/**
+ * Telegram calls decided while handling an update (replies, link revokes, join decisions): queued
+ * in the update's transaction, attempted right after commit, and retried by the outbox job with
+ * backoff until done or a bounded number of attempts is spent (then an Alert). DESIGN rules 1, 3, 5.
+ */
+export class TelegramOutbox {
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly telegram: TelegramClient,
+    private readonly alerts: AlertService,
+    private readonly settings: { maxAttempts: number; leaseMs: number },
+    private readonly logger: Logger,
+  ) {}
+
+  enqueue(tx: Tx, kind: TelegramActionKind, params: Record<string, string>): void {
+    const item = tx.em.create(TelegramOutboxItem, { kind, params, nextAttemptAt: tx.clock.now() });
+    tx.em.persist(item);
+    // Not awaited: the update is acknowledged on commit, not when Telegram answers these calls.
+    tx.afterCommit(() => void this.track(this.runClaimed(this.claim(`id = ? and next_attempt_at <= ?`, (now) => [item.id, now]))));
+  }
+
+  /** The job: claims due items (SKIP LOCKED, so instances share the work) and attempts them. */
+  async runDue(limit: number): Promise<{ attempted: number }> {
+    const due = `id in (select id from telegram_outbox where next_attempt_at <= ? order by next_attempt_at limit ? for update skip locked)`;
+    const claim = this.claim(due, (now) => [now, limit]);
+    return { attempted: await this.runClaimed(claim) };
+  }
+
+  /** Resolves once the calls started after commit have finished (tests, graceful stop). */
+  async whenIdle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private track(work: Promise<unknown>): Promise<void> {
+    const tracked = work.then(() => undefined, (error: unknown) => this.logger.error({ err: error }, 'telegram outbox run failed'));
+    this.inFlight.add(tracked);
+    void tracked.finally(() => this.inFlight.delete(tracked));
+    return tracked;
+  }
+
+  /** The claim counts the attempt and sets a lease, so a worker that dies gives the item back. */
+  private async claim(where: string, whereParams: (now: Date) => unknown[]): Promise<Claimed[]> {
+    const now = this.db.clock.now();
+    const leaseUntil = new Date(now.getTime() + this.settings.leaseMs);
+    return this.db.fork().execute(
+      `update telegram_outbox set attempts = attempts + 1, next_attempt_at = ?, updated_at = ? where ${where} ${RETURNING}`,
+      [leaseUntil, now, ...whereParams(now)],
+    );
+  }
+
+  private async runClaimed(claim: Promise<Claimed[]>): Promise<number> {
+    const items = await claim;
+    for (const item of items) await this.attempt(item);
+    return items.length;
+  }
+
+  private async attempt(item: Claimed): Promise<void> {
+    try {
+      await this.call(item);
+      await this.finish(item);
+    } catch (error) {
+      if (error instanceof TelegramError && ALREADY_DONE.test(error.description)) return this.finish(item);
+      await this.failed(item, error);
+    }
+  }
+
+  private async call({ kind, params }: Claimed): Promise<unknown> {
+    if (kind === 'sendMessage') return this.telegram.sendMessage(params.chatId, params.text);
+    if (kind === 'revokeInviteLink') return this.telegram.revokeChatInviteLink(params.chatId, params.inviteLink);
+    if (kind === 'approveJoinRequest') return this.telegram.approveChatJoinRequest(params.chatId, params.userId);
+    return this.telegram.declineChatJoinRequest(params.chatId, params.userId);
+  }
+
+  private async finish(item: Claimed): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await tx.em.execute(`delete from telegram_outbox where id = ?`, [item.id]);
+      if (item.kind === 'revokeInviteLink') {
+        await tx.em.execute(`update invite_links set revoked_at = ?, updated_at = ? where id = ? and revoked_at is null`, [tx.clock.now(), tx.clock.now(), item.params.linkId]);
+      }
+    });
+  }
+
+  private async failed(item: Claimed, error: unknown): Promise<void> {
+    const telegramError = error instanceof TelegramError ? error : null;
+    const message = (error as Error).message ?? String(error);
+    const retry = (telegramError?.retryable ?? true) && item.attempts < this.settings.maxAttempts;
+    this.logger.warn({ outboxId: item.id, kind: item.kind, attempt: item.attempts, err: message, retry }, 'telegram call failed');
+    await this.db.transaction(async (tx) => {
+      if (retry) {
+        const backoff = retryDelayMs(item.attempts, { baseMs: 2_000, capMs: 10 * 60_000, jitter: 0.2 });
+        const delay = Math.max(backoff, telegramError?.retryAfterMs ?? 0);
+        await tx.em.execute(`update telegram_outbox set next_attempt_at = ?, last_error = ? where id = ?`, [new Date(tx.clock.now().getTime() + delay), message.slice(0, 1000), item.id]);
+        return;
+      }
+      await tx.em.execute(`delete from telegram_outbox where id = ?`, [item.id]);
+      await this.giveUp(tx, item, message);
+    });
+  }
+
+  private async giveUp(tx: Tx, item: Claimed, message: string): Promise<void> {
+    const severity = SEVERITY[item.kind];
+    if (!severity) return;
+    const subject = item.params.linkId ? { subjectType: 'invite_link', subjectId: item.params.linkId } : { subjectType: 'channel', subjectId: item.params.channelId };
+    await this.alerts.raise(tx, {
+      type: AlertType.TELEGRAM_ACTION_FAILED,
+      severity,
+      title: `Telegram ${item.kind} could not be done`,
+      detail: `Gave up after ${item.attempts} attempt(s): ${message}. Do it by hand in Telegram if it still matters.`,
+      ...subject,
+      fingerprint: `${AlertType.TELEGRAM_ACTION_FAILED}:${item.id}`,
+    });
+  }
+}

@@ -1,0 +1,110 @@
+import { recordAudit } from '../audit/audit.service';
+import type { Actor, Database, Tx } from '../database/transaction';
+import type { GatewayPaymentIntent, PaymentGateway } from '../gateway/payment-gateway';
+import { isUuid } from '../shared/ids';
+import type { ManualCapture } from './manual-capture.service';
+import { Payment } from './payment.entity';
+import { PaymentError } from './payment.errors';
+import { PaymentOperationError } from './payment-operations.errors';
+import { PaymentStatus } from './payment-status';
+import type { PaymentSync } from './payment-sync.service';
+import type { PaymentTransitions } from './payment-transitions.service';
+
+export interface ReleaseOptions {
+  /** An intent read moments ago (the reconciliation's list), in place of the read-through. */
+  fresh?: GatewayPaymentIntent;
+  /** The gateway to call (the reconciliation passes its metered one). */
+  gateway?: PaymentGateway;
+}
+
+const snapshot = (p: Payment) => ({ status: p.status, refundedMinor: p.refundedMinor });
+
+/**
+ * Operator actions on one payment: capture, sync with Stripe, release an authorization. Each
+ * first re-reads the PaymentIntent from Stripe (read-through), so it acts on Stripe's current
+ * state rather than on our possibly stale copy; each writes through the state machine and
+ * records an audit entry (who, before → after) in the transaction that changes the payment.
+ * Stripe is called outside any transaction, with an idempotency key from our id.
+ */
+export class PaymentOperations {
+  constructor(
+    private readonly db: Database,
+    private readonly gateway: PaymentGateway,
+    private readonly transitions: PaymentTransitions,
+    private readonly sync: PaymentSync,
+    private readonly capture: ManualCapture,
+  ) {}
+
+  async require(paymentId: string): Promise<Payment> {
+    const payment = isUuid(paymentId) ? await this.db.fork().findOne(Payment, paymentId) : null;
+    if (!payment) throw PaymentError.notFound(paymentId);
+    return payment;
+  }
+
+  /** Stripe's current PaymentIntent for the payment (via its Checkout Session when we never stored the intent). */
+  async readThrough(payment: Payment): Promise<GatewayPaymentIntent | null> {
+    if (payment.stripePaymentIntentId) return this.gateway.retrievePaymentIntent(payment.stripePaymentIntentId);
+    if (!payment.stripeCheckoutSessionId) return null;
+    const session = await this.gateway.retrieveCheckoutSession(payment.stripeCheckoutSessionId);
+    return session.paymentIntentId ? this.gateway.retrievePaymentIntent(session.paymentIntentId) : null;
+  }
+
+  /** Captures an authorization; one Stripe already captured counts as success. */
+  async capturePayment(actor: Actor, paymentId: string): Promise<Payment> {
+    const payment = await this.require(paymentId);
+    const intent = await this.readThrough(payment);
+    if (!intent) throw PaymentOperationError.noIntent(paymentId);
+    const ours = [PaymentStatus.AUTHORIZED, PaymentStatus.SUCCEEDED].includes(payment.status);
+    if (!ours || !['requires_capture', 'succeeded'].includes(intent.status)) throw PaymentOperationError.notCapturable(paymentId, payment.status, intent.status);
+    return this.capture.captureWith(actor, paymentId, intent, (tx, after, from) =>
+      this.audit(tx, actor, 'payment.capture', after, { status: from }, `Stripe intent was ${intent.status}`),
+    );
+  }
+
+  /** Our record ← Stripe's truth, through the state machine (status, then refunds). */
+  async syncPaymentWithGateway(actor: Actor, paymentId: string): Promise<Payment> {
+    const payment = await this.require(paymentId);
+    const intent = await this.readThrough(payment);
+    const session = !intent && payment.stripeCheckoutSessionId ? await this.gateway.retrieveCheckoutSession(payment.stripeCheckoutSessionId) : null;
+    return this.db.transaction(async (tx) => {
+      const locked = await this.transitions.lock(tx, paymentId);
+      const before = snapshot(locked);
+      const outcomes: string[] = [];
+      if (intent) {
+        outcomes.push(await this.sync.syncToIntent(tx, actor, locked, intent, 'synced with Stripe by an operator'));
+        if (intent.amountRefundedMinor > locked.refundedMinor && intent.status === 'succeeded') {
+          outcomes.push(await this.sync.recordRefund(tx, actor, locked, intent.amountRefundedMinor, 'synced with Stripe by an operator'));
+        }
+      } else if (session?.status === 'expired') {
+        outcomes.push(await this.sync.moveTo(tx, actor, locked, PaymentStatus.EXPIRED, { reason: 'synced with Stripe: checkout session expired' }));
+      } else {
+        outcomes.push(`no change: Stripe has ${session ? `an ${session.status} session` : 'nothing'} for this payment`);
+      }
+      this.audit(tx, actor, 'payment.sync', locked, before, outcomes.join('; '));
+      return locked;
+    });
+  }
+
+  /** Releases (cancels) an authorization: the hold on the card ends and the payment is CANCELLED. */
+  async releaseAuthorization(actor: Actor, paymentId: string, reason: string, options: ReleaseOptions = {}): Promise<Payment> {
+    const payment = await this.require(paymentId);
+    const intent = options.fresh ?? (await this.readThrough(payment));
+    if (!intent) throw PaymentOperationError.noIntent(paymentId);
+    const ours = [PaymentStatus.AUTHORIZED, PaymentStatus.CANCELLED].includes(payment.status);
+    if (!ours || !['requires_capture', 'canceled'].includes(intent.status)) throw PaymentOperationError.notReleasable(paymentId, payment.status, intent.status);
+    const gateway = options.gateway ?? this.gateway;
+    const released = intent.status === 'canceled' ? intent : await gateway.cancelPaymentIntent(intent.id, `release:${paymentId}`);
+    return this.db.transaction(async (tx) => {
+      const locked = await this.transitions.lock(tx, paymentId);
+      const before = snapshot(locked);
+      const outcome = await this.sync.syncToIntent(tx, actor, locked, released, `authorization released: ${reason}`);
+      locked.captureNextAttemptAt = null;
+      this.audit(tx, actor, 'payment.release', locked, before, `${reason} (${outcome})`);
+      return locked;
+    });
+  }
+
+  private audit(tx: Tx, actor: Actor, action: string, payment: Payment, before: Record<string, unknown>, note: string): void {
+    recordAudit(tx, actor, { action, subjectType: 'payment', subjectId: payment.id, before, after: snapshot(payment), note });
+  }
+}
