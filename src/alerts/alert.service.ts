@@ -77,18 +77,7 @@ export class AlertService {
       const alert = await tx.em.findOne(Alert, alertId, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!alert) throw AppError.notFound('Alert', alertId);
       if (alert.resolvedAt) return alert;
-      alert.resolvedAt = tx.clock.now();
-      alert.resolvedBy = actor.id;
-      alert.resolutionNote = note;
-      recordAudit(tx, actor, {
-        action: 'alert.resolve',
-        subjectType: 'alert',
-        subjectId: alert.id,
-        before: { resolvedAt: null },
-        after: { resolvedAt: alert.resolvedAt.toISOString(), resolvedBy: actor.id },
-        note,
-      });
-      return alert;
+      return this.markResolved(tx, alert, actor, note);
     });
   }
 
@@ -99,7 +88,10 @@ export class AlertService {
   async resolveByFingerprint(tx: Tx, fingerprint: string, note: string, component: string): Promise<Alert | null> {
     const alert = await tx.em.findOne(Alert, { fingerprint, resolvedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!alert) return null;
-    const actor = actorOfSystem(component);
+    return this.markResolved(tx, alert, actorOfSystem(component), note);
+  }
+
+  private markResolved(tx: Tx, alert: Alert, actor: Actor, note: string | null): Alert {
     alert.resolvedAt = tx.clock.now();
     alert.resolvedBy = actor.id;
     alert.resolutionNote = note;

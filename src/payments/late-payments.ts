@@ -55,7 +55,10 @@ export class LatePayments {
     const owed = await this.db.fork().find(Payment, { refundRequestedAt: { $ne: null }, status: PaymentStatus.SUCCEEDED }, { limit, orderBy: { refundRequestedAt: 'asc' } });
     let refunded = 0;
     let failed = 0;
-    for (const payment of owed) (await this.refundOwed(payment.id)) ? refunded++ : failed++;
+    for (const payment of owed) {
+      if (await this.refundOwed(payment.id)) refunded++;
+      else failed++;
+    }
     return { refunded, failed };
   }
 

@@ -98,7 +98,7 @@ describe('Scheduler on PostgreSQL', () => {
       await waitFor(() => seen.length === i, 1_000);
       latencies.push(seen[i - 1]!.at - enqueuedAt);
     }
-    console.info(`runNow → handler start, ms: ${latencies.map((ms) => ms.toFixed(1)).join(', ')}`);
+    console.log(`runNow → handler start, ms: ${latencies.map((ms) => ms.toFixed(1)).join(', ')}`);
 
     expect(Math.max(...latencies)).toBeLessThan(1_000);
     expect(seen[0]!.data).toEqual({ paymentId: 'pay_1' });
