@@ -45,7 +45,11 @@ export class AccessExpiry {
         else report.removalFailed++;
       }
     }
-    report.erased = await this.eraseForgotten();
+    // Bounded batches until none is left or the run's time is up, like the removals above.
+    for (let erased = -1; erased !== 0 && Date.now() - started < MAX_RUN_MS; ) {
+      erased = await this.eraseForgotten();
+      report.erased += erased;
+    }
     report.durationMs = Date.now() - started;
     this.logger.info(report, 'access expiry run');
     return report;

@@ -65,6 +65,9 @@ export function benchConfig(databaseUrl: string, telegramUrl: string, env: Recor
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,
     TELEGRAM_API_URL: telegramUrl,
     AUTH_JWT_SECRET: 'bench-secret-that-is-at-least-32-characters',
+    // The benches drive Recoup directly; no Telegram updates, and no rate limit on one source IP.
+    TELEGRAM_UPDATES_MODE: 'off',
+    RATE_LIMIT_WEBHOOK_MAX: '0',
     ...env,
   });
 }
