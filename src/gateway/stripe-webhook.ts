@@ -1,5 +1,8 @@
 import type Stripe from 'stripe';
 
+/** A verified Stripe event, as the HTTP layer sees it (only src/gateway/ knows the SDK). */
+export type VerifiedStripeEvent = Stripe.Event;
+
 /** Verifies Stripe-Signature on the raw body with the SDK's default tolerance (300 s). */
 export class StripeWebhookVerifier {
   constructor(

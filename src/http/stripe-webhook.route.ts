@@ -1,7 +1,6 @@
 import express, { type Request, type Response, type Router } from 'express';
-import type Stripe from 'stripe';
 import type { WebhookIntake } from '../gateway/webhook-intake.service';
-import type { StripeWebhookVerifier } from '../gateway/stripe-webhook';
+import type { StripeWebhookVerifier, VerifiedStripeEvent } from '../gateway/stripe-webhook';
 import type { Logger } from '../shared/logger';
 import type { Metrics } from './metrics';
 
@@ -14,7 +13,7 @@ export function stripeWebhookRouter(deps: { verifier: StripeWebhookVerifier; int
   const router = express.Router();
   router.post('/webhooks/stripe', express.raw({ type: () => true, limit: '1mb' }), async (req: Request, res: Response) => {
     const log = deps.logger.child({ requestId: res.locals.requestId, route: 'stripe-webhook' });
-    let event: Stripe.Event;
+    let event: VerifiedStripeEvent;
     try {
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       event = deps.verifier.verify(body, req.header('stripe-signature'));
