@@ -132,6 +132,10 @@ export function createServices(infra: Infrastructure): Services {
         subjectId: event.id,
       });
     },
+    // A redelivery (or a retry) applied it after all: the alert about giving up no longer holds.
+    onRecovered: async (tx, event) => {
+      await alerts.resolveByFingerprint(tx, `${AlertType.GATEWAY_EVENT_FAILED}:gateway_event:${event.id}`, `event ${event.eventId} applied on attempt ${event.attempts}`, 'webhook-intake');
+    },
   });
   const payouts = new PayoutService(alerts);
   const stripeEvents = new StripeEventHandler(gateway, paymentSync, alerts, payouts);

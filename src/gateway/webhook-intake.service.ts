@@ -20,6 +20,8 @@ export interface IntakeHooks {
   onOutcome?(gateway: string, outcome: 'processed' | 'duplicate' | 'failed'): void;
   /** Called in the failure's transaction when an event has used up its attempts. */
   onGaveUp?(tx: Tx, event: GatewayEvent): Promise<void>;
+  /** Called in the applying transaction when an event that had failed before is finally applied. */
+  onRecovered?(tx: Tx, event: GatewayEvent): Promise<void>;
 }
 
 /**
@@ -98,11 +100,13 @@ export class WebhookIntake {
   private async apply(tx: Tx, event: GatewayEvent): Promise<string> {
     const applier = this.appliers.get(event.gateway);
     const outcome = applier ? await applier(tx, event) : 'ignored: no handler for this gateway';
+    const hadFailed = event.lastError !== null;
     event.processedAt = tx.clock.now();
     event.outcome = outcome.slice(0, 500);
     event.attempts += 1;
     event.lastError = null;
     event.nextAttemptAt = null;
+    if (hadFailed) await this.hooks.onRecovered?.(tx, event);
     return outcome;
   }
 

@@ -118,6 +118,11 @@ describe('gateway event retry, driven by hand', () => {
     // Giving up stops our retries, not Stripe's: its redelivery still applies the event.
     expect(await deliver(h, failed.event)).toBe(200);
     expect((await payment(h, failed.paymentId)).status).toBe('FAILED');
+    // …and the alert about giving up resolves itself, saying why.
+    const open = must(await h.gql(`{ alerts(filter: { open: true, types: [GATEWAY_EVENT_FAILED] }) { totalCount } }`));
+    expect(open.alerts.totalCount).toBe(0);
+    const resolved = must(await h.gql(`{ alerts(filter: { open: false, types: [GATEWAY_EVENT_FAILED] }) { edges { node { resolvedBy resolutionNote } } } }`));
+    expect(resolved.alerts.edges[0].node).toEqual({ resolvedBy: 'system:webhook-intake', resolutionNote: expect.stringContaining('applied on attempt 3') });
   });
 
   it('retries the due events only, oldest first, within the batch limit', async () => {
