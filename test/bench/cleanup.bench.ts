@@ -15,18 +15,16 @@
  * within 1.5× of 100k. The whole-run ratio is printed too.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { Pool } from 'pg';
 import { startApp, type RecoupApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { startEmbeddedPostgres } from '../../src/database/embedded';
 import { systemActor } from '../../src/database/transaction';
 import { startFakeStripe, type FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
 import { Payment } from '../../src/payments/payment.entity';
 import { OPEN_STATUSES } from '../../src/payments/payment-status';
 import { createLogger } from '../../src/shared/logger';
-import { adminQuery, withDatabase } from '../support/database';
+import { benchDatabase } from './bench-database';
 
 const SIZES = (process.env.BENCH_SIZES ?? '100000,1000000').split(',').map(Number);
 const QUERY_REPS = Number(process.env.BENCH_QUERY_REPS ?? 25);
@@ -37,21 +35,6 @@ type Stop = () => Promise<void>;
 interface Figures {
   size: number; stale: number; queryMs: number; serverMs: number; usesIndex: boolean;
   runs: number; firstRunMs: number; sweepMs: number; expired: number; foundPaid: number; errors: number; stripeCalls: number; leftStale: number;
-}
-
-/** A fresh database on DATABASE_URL's server, or on an embedded server; stop() removes it. */
-async function benchDatabase(): Promise<{ url: string; stop: Stop }> {
-  const server = process.env.DATABASE_URL
-    ? { url: process.env.DATABASE_URL, stop: async () => {} }
-    : await startEmbeddedPostgres({ dataDir: os.tmpdir(), persistent: false });
-  const name = `recoup_bench_${randomBytes(4).toString('hex')}`;
-  await adminQuery(server.url, `CREATE DATABASE ${name}`);
-  return {
-    url: withDatabase(server.url, name),
-    stop: async () => {
-      await adminQuery(server.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(server.stop);
-    },
-  };
 }
 
 /**

@@ -11,7 +11,6 @@
  * This file also exports the helpers the recovery and sweep benches share.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import os from 'node:os';
 import { performance } from 'node:perf_hooks';
@@ -19,15 +18,13 @@ import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { Pool } from 'pg';
 import { startApp, type RecoupApp } from '../../src/app';
 import { loadConfig, type Config } from '../../src/config';
-import { startEmbeddedPostgres } from '../../src/database/embedded';
 import { systemActor } from '../../src/database/transaction';
 import { FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
 import { createLogger } from '../../src/shared/logger';
 import { startFakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
-import { adminQuery, withDatabase } from '../support/database';
 import { eventBody } from './intake-load.worker';
+import { benchDatabase, type Stop } from './bench-database';
 
-export type Stop = () => Promise<void>;
 export const BOT_TOKEN = '777000:bench-bot-token';
 const WEBHOOK_SECRET = 'whsec_bench_recoup_delivery';
 export const FIRST_CHAT = 800000000;
@@ -37,19 +34,6 @@ export function envInt(name: string, fallback: number, min: number, max: number)
   const value = Number(process.env[name] ?? fallback);
   if (!Number.isInteger(value) || value < min || value > max) throw new Error(`${name} must be an integer from ${min} to ${max}`);
   return value;
-}
-
-/** A fresh database on DATABASE_URL's server, or on an embedded server; stop() removes it. */
-export async function benchDatabase(): Promise<{ url: string; stop: Stop }> {
-  const server = process.env.DATABASE_URL
-    ? { url: process.env.DATABASE_URL, stop: async () => {} }
-    : await startEmbeddedPostgres({ dataDir: os.tmpdir(), persistent: false });
-  const name = `recoup_bench_${randomBytes(4).toString('hex')}`;
-  await adminQuery(server.url, `CREATE DATABASE ${name}`);
-  const stop = async () => {
-    await adminQuery(server.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(server.stop);
-  };
-  return { url: withDatabase(server.url, name), stop };
 }
 
 export function benchConfig(databaseUrl: string, telegramUrl: string, env: Record<string, string> = {}): Config {
@@ -206,3 +190,5 @@ if (!isMainThread && process.argv.includes(OUTSIDE)) {
     },
   );
 }
+
+export { benchDatabase, type Stop } from './bench-database';

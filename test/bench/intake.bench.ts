@@ -11,7 +11,7 @@
  * (default silent) shows Recoup's log, e.g. `error` to see why events were refused.
  */
 import 'reflect-metadata';
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -19,12 +19,11 @@ import { Worker } from 'node:worker_threads';
 import { Pool } from 'pg';
 import { startApp, type RecoupApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { startEmbeddedPostgres } from '../../src/database/embedded';
 import { systemActor } from '../../src/database/transaction';
 import { startFakeStripe } from '../../src/gateway/fake/fake-stripe.server';
 import { createLogger } from '../../src/shared/logger';
-import { adminQuery, withDatabase } from '../support/database';
 import type { LoadJob, LoadResult } from './intake-load.worker';
+import { benchDatabase } from './bench-database';
 
 function envInt(name: string, fallback: number, min: number, max: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -40,21 +39,6 @@ const WEBHOOK_SECRET = 'whsec_bench_recoup_intake';
 const TOLERANCE_S = 300;
 
 type Stop = () => Promise<void>;
-
-/** A fresh database on DATABASE_URL's server, or on an embedded server; stop() removes it. */
-async function benchDatabase(): Promise<{ url: string; stop: Stop }> {
-  const server = process.env.DATABASE_URL
-    ? { url: process.env.DATABASE_URL, stop: async () => {} }
-    : await startEmbeddedPostgres({ dataDir: os.tmpdir(), persistent: false });
-  const name = `recoup_intake_bench_${randomBytes(4).toString('hex')}`;
-  await adminQuery(server.url, `CREATE DATABASE ${name}`);
-  return {
-    url: withDatabase(server.url, name),
-    stop: async () => {
-      await adminQuery(server.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(server.stop);
-    },
-  };
-}
 
 /**
  * A channel, bundle and plan through the services, then `count` customers with one PENDING payment

@@ -13,19 +13,16 @@
  * BENCH_LOG_LEVEL (silent) shows Recoup's log.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import { startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { startEmbeddedPostgres } from '../../src/database/embedded';
 import { FindingType } from '../../src/reconciliation/reconciliation-finding.entity';
 import { ManualClock } from '../../src/shared/clock';
 import { createLogger } from '../../src/shared/logger';
 import { startFakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
-import { adminQuery, withDatabase } from '../support/database';
 import { addCleanPopulation, plantDiscrepancies, plantMissedWebhooks, plantPayouts, type Planted } from '../support/reconciliation-plant';
 import { ReconciliationScenario } from '../support/reconciliation-seed';
 import { RemoteStripe } from './remote-stripe';
+import { benchDatabase } from './bench-database';
 
 type Stop = () => Promise<void>;
 
@@ -35,15 +32,6 @@ const KINDS = Object.keys(FindingType).length;
 const PER_TYPE = Math.ceil((PAYMENTS * RATE) / KINDS);
 const FAKE_LIMIT = 100;
 const WEBHOOK_SECRET = 'whsec_bench_recoup_reconcile';
-
-async function benchDatabase(): Promise<{ url: string; stop: Stop }> {
-  const server = process.env.DATABASE_URL
-    ? { url: process.env.DATABASE_URL, stop: async () => {} }
-    : await startEmbeddedPostgres({ dataDir: os.tmpdir(), persistent: false });
-  const name = `recoup_bench_${randomBytes(4).toString('hex')}`;
-  await adminQuery(server.url, `CREATE DATABASE ${name}`);
-  return { url: withDatabase(server.url, name), stop: async () => void (await adminQuery(server.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(server.stop)) };
-}
 
 /** Our payments and Stripe's objects, with PER_TYPE of each discrepancy planted among them. */
 async function populate(scenario: ReconciliationScenario, clock: ManualClock): Promise<Planted[]> {

@@ -9,20 +9,17 @@
  * BENCH_CONCURRENCY (32) charges in flight, BENCH_BATCH (200) jobs per claim.
  */
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import os from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { startApp } from '../../src/app';
 import { loadConfig } from '../../src/config';
-import { startEmbeddedPostgres } from '../../src/database/embedded';
 import { systemActor } from '../../src/database/transaction';
 import type { RunSummary } from '../../src/retries/retry-processor';
 import { createLogger } from '../../src/shared/logger';
 import { startFakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
-import { adminQuery, withDatabase } from '../support/database';
 import type { FakeStripeWorkerData, FakeStripeWorkerMessage } from './fake-stripe.worker';
+import { benchDatabase } from './bench-database';
 
 function envInt(name: string, fallback: number, min: number, max: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -34,15 +31,6 @@ const JOBS = envInt('BENCH_JOBS', 100_000, 1, 1_000_000);
 const STRIPE_MS = envInt('BENCH_STRIPE_MS', 20, 0, 10_000);
 const CONCURRENCY = envInt('BENCH_CONCURRENCY', 32, 1, 256);
 const BATCH = envInt('BENCH_BATCH', 200, 1, 1000);
-
-async function benchDatabase(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const server = process.env.DATABASE_URL
-    ? { url: process.env.DATABASE_URL, stop: async () => {} }
-    : await startEmbeddedPostgres({ dataDir: os.tmpdir(), persistent: false });
-  const name = `recoup_bench_${randomBytes(4).toString('hex')}`;
-  await adminQuery(server.url, `CREATE DATABASE ${name}`);
-  return { url: withDatabase(server.url, name), stop: async () => void (await adminQuery(server.url, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).finally(server.stop)) };
-}
 
 /**
  * One plan; JOBS customers, FAILED renewal payments (the dunning case: paid ones extend a
