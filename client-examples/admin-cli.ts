@@ -1,7 +1,7 @@
 /**
  * A small operator CLI over Recoup's GraphQL API, built on the typed documents in ./gql.
  *
- *   RECOUP_URL=http://127.0.0.1:4000 RECOUP_TOKEN=<jwt> node dist/client-examples/admin.js <command>
+ *   RECOUP_URL=http://127.0.0.1:4000 RECOUP_TOKEN=<jwt> node dist/client-examples/admin-cli.js <command>
  *
  *   payments [--status S] [--first N] [--json]
  *   alerts [--open] [--first N] [--json]
