@@ -97,5 +97,13 @@ export class AlertResolver {
   alertRaised(@Root() payload: AlertPayload, @Arg('minSeverity', () => AlertSeverity, { nullable: true }) _minSeverity?: AlertSeverity): AlertPayload {
     return payload;
   }
-}
 
+  @Authorized('VIEWER')
+  @Subscription(() => Alert, {
+    topics: Topic.ALERT_RESOLVED,
+    description: 'Alerts as they are resolved, by an operator or automatically. detail and resolutionNote are cut to 1,000 characters here; alert(id) has them whole.',
+  })
+  alertResolved(@Root() payload: AlertPayload): AlertPayload {
+    return payload;
+  }
+}

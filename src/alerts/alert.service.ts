@@ -24,6 +24,8 @@ export const fingerprintOf = (input: RaiseAlert): string => input.fingerprint ??
 
 /** Postgres NOTIFY payloads are capped at 8000 bytes; an alert's detail never needs more than this. */
 const MAX_DETAIL = 2000;
+/** A resolution event carries detail and note, so each gets half as much room in it. */
+const MAX_RESOLVED_EVENT_TEXT = 1000;
 
 /** Called in the raising transaction when an alert is new (not a repeat of an open one). */
 export type AlertRaisedListener = (tx: Tx, alert: Alert) => void | Promise<void>;
@@ -103,6 +105,7 @@ export class AlertService {
       after: { resolvedAt: alert.resolvedAt.toISOString(), resolvedBy: actor.id },
       note,
     });
+    tx.publish(Topic.ALERT_RESOLVED, toResolvedAlertPayload(alert));
     return alert;
   }
 
@@ -156,5 +159,15 @@ export function toAlertPayload(alert: Alert) {
     notifyError: alert.notifyError,
     createdAt: alert.createdAt,
     updatedAt: alert.updatedAt,
+  };
+}
+
+/** The `alertResolved` event: the alert with detail and note cut to fit one NOTIFY (alert(id) has them whole). */
+export function toResolvedAlertPayload(alert: Alert): AlertPayload {
+  const payload = toAlertPayload(alert);
+  return {
+    ...payload,
+    detail: payload.detail.slice(0, MAX_RESOLVED_EVENT_TEXT),
+    resolutionNote: payload.resolutionNote?.slice(0, MAX_RESOLVED_EVENT_TEXT) ?? null,
   };
 }

@@ -103,6 +103,27 @@ describe('alerts', () => {
     expect(entries[0]).toMatchObject({ actor: 'operator:olga-operator', action: 'alert.resolve', note: 'refunded by hand', after: { resolvedBy: 'operator:olga-operator' } });
   });
 
+  it('publishes each resolution once to alertResolved, with who resolved it and the note', async () => {
+    const resolvedSub = collect(h.wsClient({ token: h.tokens.viewer }), `subscription { alertResolved { id resolvedBy resolutionNote resolvedAt } }`);
+    await eventually(async () => {
+      const { alert: probe } = await raise(`probe-${++probes}`);
+      must(await resolve(probe.id, null));
+      return resolvedSub.events.length > 0;
+    }, 5000, 100);
+    const { alert } = await raise('resolved live');
+    must(await resolve(alert.id, 'x'.repeat(1500)));
+    must(await resolve(alert.id, 'second time changes nothing'));
+    // Events arrive in order: once this one is in, anything the second resolve published would be too.
+    const { alert: sentinel } = await raise('sentinel');
+    must(await resolve(sentinel.id, null));
+    await eventually(async () => resolvedSub.events.some((e) => e.alertResolved.id === sentinel.id));
+
+    const events = resolvedSub.events.map((e) => e.alertResolved).filter((a) => a.id === alert.id);
+    expect(events).toEqual([{ id: alert.id, resolvedBy: 'operator:olga-operator', resolutionNote: 'x'.repeat(1000), resolvedAt: clock.now().toISOString() }]);
+    const stored = must(await h.gql(`query($id: ID!) { alert(id: $id) { resolutionNote } }`, { id: alert.id }));
+    expect(stored.alert.resolutionNote).toHaveLength(1500);
+  });
+
   it('returns the first resolution unchanged when resolved twice', async () => {
     const { alert } = await raise('twice');
     const first = must(await resolve(alert.id, 'first note')).resolveAlert;
