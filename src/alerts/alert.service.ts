@@ -19,8 +19,10 @@ export interface RaiseAlert {
   fingerprint?: string;
 }
 
-/** The dedupe key: the same condition about the same subject is one alert while it is open. */
-export const fingerprintOf = (input: RaiseAlert): string => input.fingerprint ?? [input.type, input.subjectType ?? '', input.subjectId ?? ''].join(':');
+/** The default dedupe key: the same condition about the same subject is one alert while it is open. */
+export const subjectFingerprint = (type: AlertType, subjectType?: string | null, subjectId?: string | null): string => [type, subjectType ?? '', subjectId ?? ''].join(':');
+
+export const fingerprintOf = (input: RaiseAlert): string => input.fingerprint ?? subjectFingerprint(input.type, input.subjectType, input.subjectId);
 
 /** Postgres NOTIFY payloads are capped at 8000 bytes; an alert's detail never needs more than this. */
 const MAX_DETAIL = 2000;

@@ -81,14 +81,19 @@ export class ManualCapture {
    * Captures now, from a fresh read of the intent (the caller's read-through). Already captured
    * counts as success. Returns the payment as recorded.
    */
-  async captureWith(actor: Actor, paymentId: string, fresh: GatewayPaymentIntent, inTx?: (tx: Tx, payment: Payment, from: PaymentStatus) => void): Promise<Payment> {
+  async captureWith(
+    actor: Actor,
+    paymentId: string,
+    fresh: GatewayPaymentIntent,
+    inTx?: (tx: Tx, payment: Payment, from: PaymentStatus, captured: GatewayPaymentIntent) => void | Promise<void>,
+  ): Promise<Payment> {
     const intent = fresh.status === 'requires_capture' ? await this.gateway.capturePaymentIntent(fresh.id, `capture:${paymentId}`) : fresh;
     return this.db.transaction(async (tx) => {
       const payment = await this.transitions.lock(tx, paymentId);
       const from = payment.status;
       await this.sync.syncToIntent(tx, actor, payment, intent, intent.status === 'succeeded' ? 'captured at Stripe' : `capture: intent is ${intent.status}`);
       if (payment.status !== PaymentStatus.AUTHORIZED) payment.captureNextAttemptAt = null;
-      inTx?.(tx, payment, from);
+      await inTx?.(tx, payment, from, intent);
       return payment;
     });
   }

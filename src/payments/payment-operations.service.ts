@@ -1,6 +1,9 @@
+import { subjectFingerprint, type AlertService } from '../alerts/alert.service';
+import { AlertType } from '../alerts/alert.types';
 import { recordAudit } from '../audit/audit.service';
 import type { Actor, Database, Tx } from '../database/transaction';
 import type { GatewayPaymentIntent, PaymentGateway } from '../gateway/payment-gateway';
+import { disagreement } from '../reconciliation/checks/money-state';
 import { isUuid } from '../shared/ids';
 import type { ManualCapture } from './manual-capture.service';
 import { Payment } from './payment.entity';
@@ -18,6 +21,7 @@ export interface ReleaseOptions {
 }
 
 const snapshot = (p: Payment) => ({ status: p.status, refundedMinor: p.refundedMinor });
+const COMPONENT = 'payment-operations';
 
 /**
  * Operator actions on one payment: capture, sync with Stripe, release an authorization. Each
@@ -33,6 +37,7 @@ export class PaymentOperations {
     private readonly transitions: PaymentTransitions,
     private readonly sync: PaymentSync,
     private readonly capture: ManualCapture,
+    private readonly alerts: AlertService,
   ) {}
 
   async require(paymentId: string): Promise<Payment> {
@@ -56,9 +61,10 @@ export class PaymentOperations {
     if (!intent) throw PaymentOperationError.noIntent(paymentId);
     const ours = [PaymentStatus.AUTHORIZED, PaymentStatus.SUCCEEDED].includes(payment.status);
     if (!ours || !['requires_capture', 'succeeded'].includes(intent.status)) throw PaymentOperationError.notCapturable(paymentId, payment.status, intent.status);
-    return this.capture.captureWith(actor, paymentId, intent, (tx, after, from) =>
-      this.audit(tx, actor, 'payment.capture', after, { status: from }, `Stripe intent was ${intent.status}`),
-    );
+    return this.capture.captureWith(actor, paymentId, intent, async (tx, after, from, captured) => {
+      this.audit(tx, actor, 'payment.capture', after, { status: from }, `Stripe intent was ${intent.status}`);
+      await this.resolveSettledIssues(tx, actor, 'captured', after, captured);
+    });
   }
 
   /** Our record ← Stripe's truth, through the state machine (status, then refunds). */
@@ -81,6 +87,7 @@ export class PaymentOperations {
         outcomes.push(`no change: Stripe has ${session ? `an ${session.status} session` : 'nothing'} for this payment`);
       }
       this.audit(tx, actor, 'payment.sync', locked, before, outcomes.join('; '));
+      await this.resolveSettledIssues(tx, actor, 'synced', locked, intent);
       return locked;
     });
   }
@@ -100,8 +107,23 @@ export class PaymentOperations {
       const outcome = await this.sync.syncToIntent(tx, actor, locked, released, `authorization released: ${reason}`);
       locked.captureNextAttemptAt = null;
       this.audit(tx, actor, 'payment.release', locked, before, `${reason} (${outcome})`);
+      await this.resolveSettledIssues(tx, actor, 'released', locked, released);
       return locked;
     });
+  }
+
+  /**
+   * An operator's action can end what an issue alert says; resolve it in the same transaction, so
+   * outOfSyncPayments and stuckAuthorizations list what is still wrong, not what was.
+   */
+  private async resolveSettledIssues(tx: Tx, actor: Actor, action: string, payment: Payment, intent: GatewayPaymentIntent | null): Promise<void> {
+    const note = `${action} by ${actor.id}: ours is ${payment.status}${intent ? `, Stripe's intent is ${intent.status}` : ''}`;
+    if (payment.status !== PaymentStatus.AUTHORIZED) {
+      await this.alerts.resolveByFingerprint(tx, subjectFingerprint(AlertType.STUCK_AUTHORIZATION, 'payment', payment.id), note, COMPONENT);
+    }
+    if (intent && disagreement(payment, intent) === null) {
+      await this.alerts.resolveByFingerprint(tx, subjectFingerprint(AlertType.PAYMENT_OUT_OF_SYNC, 'payment', payment.id), note, COMPONENT);
+    }
   }
 
   private audit(tx: Tx, actor: Actor, action: string, payment: Payment, before: Record<string, unknown>, note: string): void {

@@ -61,7 +61,7 @@ export function createMonitoring(deps: MonitoringDeps): Monitoring {
   if (config.capture.on === 'delivered') deps.delivery.onChange((change) => change.to === DeliveryStatus.DELIVERED && manualCapture.kick(change.paymentId));
   scheduler.define(manualCaptureJob(manualCapture, config.capture.sweepEvery));
 
-  const paymentOperations = new PaymentOperations(db, gateway, transitions, paymentSync, manualCapture);
+  const paymentOperations = new PaymentOperations(db, gateway, transitions, paymentSync, manualCapture, alerts);
   const refunds = new Refunds(db, gateway, transitions, paymentSync, paymentOperations, logger.child({ component: 'refunds' }));
   const settings = config.reconciliation;
   const checks = [

@@ -99,7 +99,7 @@ describe('nightly reconciliation against Stripe', () => {
     expect(await openAlerts()).toBe(before);
   });
 
-  it('resolves the alert of each discrepancy that was fixed, with a note, and keeps the rest', async () => {
+  it('resolves the alert of each discrepancy that was fixed (at once when an operator fixed it), with a note, and keeps the rest', async () => {
     const { paymentOperations } = h.app.services;
     const of = (type: FindingType) => planted.filter((p) => p.type === type);
     const syncable = of(FindingType.PAYMENT_OUT_OF_SYNC).filter((p) => !['ours SUCCEEDED, Stripe canceled', 'ours SUCCEEDED, Stripe never paid'].includes(p.variant));
@@ -112,13 +112,19 @@ describe('nightly reconciliation against Stripe', () => {
     await h.app.services.db.fork().execute(`update subscriptions set status = 'LAPSED', lapsed_at = now() where id = ?`, [missing.subjectId]);
     h.stripe.markEventsDelivered();
 
+    // The operator's sync and capture ended their alerts' conditions: resolved on the spot, by them.
+    const byOperator = [...syncable, stuck];
+    const resolvedNow = await h.app.services.db.fork().find(Alert, { resolvedAt: { $ne: null } });
+    expect(resolvedNow.map((a) => a.subjectId).sort()).toEqual(byOperator.map((p) => p.subjectId).sort());
+    expect(resolvedNow.every((a) => a.resolvedBy === 'system:payment-operations' && /^(synced|captured) by operator:olga-operator/.test(a.resolutionNote ?? ''))).toBe(true);
+
     clock.advance(20 * 60_000);
     const third = must(await h.gql(RUN, {}, { token: h.tokens.operator })).runReconciliation;
-    const fixed = [...syncable, stuck, unknown, missing];
-    expect(third).toMatchObject({ status: 'SUCCEEDED', alertsRaised: 0, alertsResolved: fixed.length });
-    const resolved = await h.app.services.db.fork().find(Alert, { resolvedAt: { $ne: null } });
-    expect(resolved.map((a) => a.subjectId).sort()).toEqual(fixed.map((p) => p.subjectId).sort());
-    expect(resolved.every((a) => a.resolvedBy === 'system:reconciliation' && a.resolutionNote?.includes(`Reconciliation run ${third.id}`))).toBe(true);
+    const fixed = [...byOperator, unknown, missing];
+    expect(third).toMatchObject({ status: 'SUCCEEDED', alertsRaised: 0, alertsResolved: 2 });
+    const byRun = await h.app.services.db.fork().find(Alert, { resolvedBy: 'system:reconciliation' });
+    expect(byRun.map((a) => a.subjectId).sort()).toEqual([unknown, missing].map((p) => p.subjectId).sort());
+    expect(byRun.every((a) => a.resolutionNote?.includes(`Reconciliation run ${third.id}`))).toBe(true);
     expect(await openAlerts()).toBe(6 * PER_TYPE + 1 - fixed.length);
   });
 
