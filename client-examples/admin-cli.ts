@@ -1,32 +1,45 @@
 /**
- * A small operator CLI over Recoup's GraphQL API, built on the typed documents in ./gql.
+ * A small operator CLI over Recoup's GraphQL API, built on the typed documents in ./gql; the
+ * commands themselves are in admin-commands.ts.
  *
+ *   npm run admin -- <command> [options]
  *   RECOUP_URL=http://127.0.0.1:4000 RECOUP_TOKEN=<jwt> node dist/client-examples/admin-cli.js <command>
  *
- *   payments [--status S] [--first N] [--json]
- *   alerts [--open] [--first N] [--json]
- *   resolve-alert <id> [--note text] [--json]
+ * Credentials: RECOUP_TOKEN (a bearer JWT with role VIEWER, OPERATOR or ADMIN) or RECOUP_API_KEY
+ * (a key from the server's API_KEYS, sent as x-api-key; it wins when both are set). Reading needs
+ * VIEWER; recover, capture, sync, cleanup, reconcile and resolve-alert need OPERATOR.
  *
- * Exit codes: 0 done, 1 the server refused (GraphQL error, printed as `error: CODE: message`),
- * 2 the server could not be reached, 64 bad usage.
+ *   payments [--status S] [--first N] [--after cursor]
+ *   alerts [--open] [--first N] [--after cursor]
+ *   resolve-alert <alertId> [--note text]
+ *   failed-deliveries [--status FAILED|AWAITING_CUSTOMER|PENDING|IN_PROGRESS] [--search text] [--first N] [--after cursor]
+ *   pending [--stale] [--first N] [--after cursor]
+ *   out-of-sync [--first N] [--after cursor]
+ *   recover <paymentId> [<paymentId> ...]      (up to 100; recoverPayment for one, recoverPayments for several)
+ *   capture <paymentId>
+ *   sync <paymentId>
+ *   cleanup
+ *   reconcile [--window-days N] [--wait]
+ *
+ * Every command takes --json (one JSON document on stdout). Listings print `next page: --after
+ * <cursor>` when there is more (nextCursor in JSON).
+ *
+ * Exit codes: 0 done; 1 the server refused (GraphQL error, printed as `error: CODE: message`) or
+ * part of the work failed (a payment not recovered, cleanup errors, a FAILED or PARTIAL
+ * reconciliation); 2 the server could not be reached; 64 bad usage.
  */
 import { parseArgs } from 'node:util';
-import { GraphqlRequestError, NetworkError, request, type RecoupEndpoint } from './client';
-import { AdminAlertsDocument, AdminPaymentsDocument, ResolveAlertDocument, type AlertFieldsFragment, type PaymentStatus } from './gql/graphql';
+import { COMMANDS, EXIT, UsageError, type Command, type Flags, type Line } from './admin-commands';
+import { GraphqlRequestError, NetworkError, type RecoupEndpoint } from './client';
 
-export type Line = (line: string) => void;
+export type { Line } from './admin-commands';
 
 const USAGE = [
-  'usage: admin <command> [options]',
-  '  payments [--status S] [--first N] [--json]',
-  '  alerts [--open] [--first N] [--json]',
-  '  resolve-alert <id> [--note text] [--json]',
+  'usage: admin <command> [options] [--json]',
+  ...Object.values(COMMANDS).map((command) => `  ${command.synopsis}`),
+  'env: RECOUP_URL (default http://127.0.0.1:4000); RECOUP_TOKEN (JWT) or RECOUP_API_KEY',
+  'exit: 0 ok, 1 refused or partly failed, 2 server unreachable, 64 bad usage',
 ];
-const EXIT = { ok: 0, refused: 1, network: 2, usage: 64 } as const;
-
-class UsageError extends Error {}
-
-type Flags = { status?: string; first?: string; open?: boolean; note?: string; json?: boolean; help?: boolean };
 
 function parse(argv: string[]): { command: string | undefined; args: string[]; flags: Flags } {
   try {
@@ -36,9 +49,14 @@ function parse(argv: string[]): { command: string | undefined; args: string[]; f
       strict: true,
       options: {
         status: { type: 'string' },
+        search: { type: 'string' },
         first: { type: 'string' },
+        after: { type: 'string' },
         open: { type: 'boolean' },
+        stale: { type: 'boolean' },
         note: { type: 'string' },
+        'window-days': { type: 'string' },
+        wait: { type: 'boolean' },
         json: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -50,66 +68,28 @@ function parse(argv: string[]): { command: string | undefined; args: string[]; f
   }
 }
 
-function pageSize(raw: string | undefined): number {
-  if (raw === undefined) return 20;
-  const first = Number(raw);
-  if (!Number.isInteger(first) || first < 1 || first > 100) throw new UsageError(`--first must be an integer from 1 to 100 (got "${raw}")`);
-  return first;
-}
-
-function money(amountMinor: number, currency: string): string {
-  try {
-    const format = new Intl.NumberFormat('en', { style: 'currency', currency: currency.toUpperCase() });
-    return format.format(amountMinor / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
-  } catch {
-    return `${amountMinor} ${currency} (minor units)`;
-  }
-}
-
-function alertLine(a: AlertFieldsFragment): string {
-  const state = a.resolvedAt ? `resolved by ${a.resolvedBy ?? '?'} at ${a.resolvedAt}` : 'open';
-  const count = a.occurrences > 1 ? ` x${a.occurrences}` : '';
-  return `${a.id}  ${a.severity.padEnd(8)}  ${a.type.padEnd(23)}  ${a.title}${count}  [${state}]`;
-}
-
-async function payments(endpoint: RecoupEndpoint, flags: Flags, out: Line): Promise<void> {
-  const statuses = flags.status ? [flags.status.toUpperCase() as PaymentStatus] : undefined;
-  const { payments: page } = await request(endpoint, AdminPaymentsDocument, { first: pageSize(flags.first), filter: statuses ? { statuses } : null });
-  const nodes = page.edges.map((edge) => edge.node);
-  if (flags.json) return out(JSON.stringify({ totalCount: page.totalCount, payments: nodes }));
-  for (const p of nodes) out(`${p.id}  ${p.status.padEnd(10)}  ${money(p.amountMinor, p.currency).padStart(12)}  ${p.createdAt}`);
-  out(`${nodes.length} of ${page.totalCount} payment(s)`);
-}
-
-async function alerts(endpoint: RecoupEndpoint, flags: Flags, out: Line): Promise<void> {
-  const filter = flags.open ? { open: true } : null;
-  const { alerts: page } = await request(endpoint, AdminAlertsDocument, { first: pageSize(flags.first), filter });
-  const nodes = page.edges.map((edge) => edge.node);
-  if (flags.json) return out(JSON.stringify({ totalCount: page.totalCount, alerts: nodes }));
-  for (const a of nodes) out(alertLine(a));
-  out(`${nodes.length} of ${page.totalCount} ${flags.open ? 'open ' : ''}alert(s)`);
-}
-
-async function resolveAlert(endpoint: RecoupEndpoint, args: string[], flags: Flags, out: Line): Promise<void> {
-  if (args.length !== 1) throw new UsageError('resolve-alert takes exactly one alert id');
-  const { resolveAlert: alert } = await request(endpoint, ResolveAlertDocument, { id: args[0], note: flags.note ?? null });
-  if (flags.json) return out(JSON.stringify(alert));
-  out(`resolved ${alert.id} (${alert.title}) by ${alert.resolvedBy ?? '?'} at ${alert.resolvedAt ?? '?'}`);
+/** Refuses flags and arguments the command does not take, rather than ignoring them. */
+function checkUsage(name: string, command: Command, args: string[], flags: Flags): void {
+  const stray = Object.keys(flags).find((flag) => flag !== 'json' && flag !== 'help' && !command.flags.includes(flag as keyof Flags));
+  if (stray) throw new UsageError(`${name} does not take --${stray}`);
+  const { name: operand, min, max } = command.operands ?? { name: 'argument', min: 0, max: 0 };
+  if (args.length >= min && args.length <= max) return;
+  if (max === 0) throw new UsageError(`${name} takes no arguments (got "${args.join(' ')}")`);
+  throw new UsageError(min === max ? `${name} takes exactly one ${operand}` : `${name} takes ${min} to ${max} ${operand}s (got ${args.length})`);
 }
 
 /** Runs one command; answers the exit code. `err` receives error lines (stderr in the CLI). */
 export async function runAdmin(argv: string[], endpoint: RecoupEndpoint, out: Line, err: Line = out): Promise<number> {
   try {
-    const { command, args, flags } = parse(argv);
-    if (flags.help || !command) {
+    const { command: name, args, flags } = parse(argv);
+    if (flags.help || !name) {
       USAGE.forEach((line) => (flags.help ? out : err)(line));
       return flags.help ? EXIT.ok : EXIT.usage;
     }
-    if (command === 'payments') await payments(endpoint, flags, out);
-    else if (command === 'alerts') await alerts(endpoint, flags, out);
-    else if (command === 'resolve-alert') await resolveAlert(endpoint, args, flags, out);
-    else throw new UsageError(`unknown command "${command}"`);
-    return EXIT.ok;
+    const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+    if (!command) throw new UsageError(`unknown command "${name}"`);
+    checkUsage(name, command, args, flags);
+    return await command.run({ endpoint, args, flags, out, err });
   } catch (error) {
     if (error instanceof UsageError) {
       err(`error: ${error.message}`);
@@ -128,15 +108,22 @@ export async function runAdmin(argv: string[], endpoint: RecoupEndpoint, out: Li
   }
 }
 
+/** Where and as whom, from RECOUP_URL and RECOUP_API_KEY or RECOUP_TOKEN; null when neither credential is set. */
+export function endpointFromEnv(env: Record<string, string | undefined>): RecoupEndpoint | null {
+  const url = env.RECOUP_URL || 'http://127.0.0.1:4000';
+  if (env.RECOUP_API_KEY) return { url, apiKey: env.RECOUP_API_KEY };
+  if (env.RECOUP_TOKEN) return { url, token: env.RECOUP_TOKEN };
+  return null;
+}
+
 if (require.main === module) {
-  const token = process.env.RECOUP_TOKEN;
+  const endpoint = endpointFromEnv(process.env);
   const help = process.argv.includes('--help') || process.argv.includes('-h');
-  if (!token && !help) {
-    console.error('error: RECOUP_TOKEN is not set (a bearer JWT with role VIEWER, OPERATOR or ADMIN)');
+  if (!endpoint && !help) {
+    console.error('error: set RECOUP_TOKEN (a bearer JWT with role VIEWER, OPERATOR or ADMIN) or RECOUP_API_KEY (a key from the server\'s API_KEYS)');
     process.exitCode = EXIT.usage;
   } else {
-    const endpoint = { url: process.env.RECOUP_URL ?? 'http://127.0.0.1:4000', token: token ?? '' };
-    runAdmin(process.argv.slice(2), endpoint, (line) => console.log(line), (line) => console.error(line)).then(
+    runAdmin(process.argv.slice(2), endpoint ?? { url: '' }, (line) => console.log(line), (line) => console.error(line)).then(
       (code) => (process.exitCode = code),
       (error: unknown) => {
         console.error(error);

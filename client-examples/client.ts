@@ -1,10 +1,22 @@
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 
-/** Where and as whom the examples talk to Recoup. `url` is the server root or its /graphql endpoint. */
+/**
+ * Where and as whom the examples talk to Recoup. `url` is the server root or its /graphql endpoint.
+ * Credentials: a bearer JWT (`token`) or an API key from the server's API_KEYS (`apiKey`, sent as
+ * `x-api-key`); when both are given the server goes by the API key.
+ */
 export interface RecoupEndpoint {
   url: string;
-  token: string;
+  token?: string;
+  apiKey?: string;
+}
+
+function authHeaders(endpoint: RecoupEndpoint): Record<string, string> {
+  return {
+    ...(endpoint.token ? { authorization: `Bearer ${endpoint.token}` } : {}),
+    ...(endpoint.apiKey ? { 'x-api-key': endpoint.apiKey } : {}),
+  };
 }
 
 /** The server answered with GraphQL errors; `code` is the first error's `extensions.code`. */
@@ -41,6 +53,8 @@ interface GraphqlBody<R> {
   errors?: Array<{ message: string; extensions?: { code?: string } }>;
 }
 
+const timedOut = (error: unknown): boolean => (error as Error | null)?.name === 'TimeoutError';
+
 /** One typed operation over HTTP POST; the variables and result types come from the document. */
 export async function request<R, V extends Record<string, unknown>>(
   endpoint: RecoupEndpoint,
@@ -53,11 +67,12 @@ export async function request<R, V extends Record<string, unknown>>(
   try {
     response = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', accept: 'application/json', authorization: `Bearer ${endpoint.token}` },
+      headers: { 'content-type': 'application/json', accept: 'application/json', ...authHeaders(endpoint) },
       body: JSON.stringify({ query: print(document), variables }),
       signal: AbortSignal.timeout(timeoutMs),
     });
   } catch (error) {
+    if (timedOut(error)) throw new NetworkError(`no answer from ${url} within ${timeoutMs} ms`, { cause: error });
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
     throw new NetworkError(`cannot reach ${url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`, { cause: error });
   }
@@ -65,6 +80,7 @@ export async function request<R, V extends Record<string, unknown>>(
   try {
     body = (await response.json()) as GraphqlBody<R>;
   } catch (error) {
+    if (timedOut(error)) throw new NetworkError(`no answer from ${url} within ${timeoutMs} ms`, { cause: error });
     throw new NetworkError(`HTTP ${response.status} from ${url} is not a GraphQL response`, { cause: error });
   }
   if (body.errors?.length) {
