@@ -64,6 +64,8 @@ export interface Config {
     maxComplexity: number;
     introspection: boolean;
   };
+  /** The built dashboard (Vite output) served at /dashboard/; undefined: dist/dashboard in the package. */
+  dashboardDir?: string;
   /** Express `trust proxy`: which hops may set X-Forwarded-For (decides the source IP rate limits see). */
   trustProxy: string | number;
   /** Per window, per instance; 0 turns a limit off. */
@@ -414,6 +416,7 @@ export function loadConfig(env: Env = process.env): Config {
       maxComplexity: r.int('GRAPHQL_MAX_COMPLEXITY', 1000, 10, 100000),
       introspection: r.bool('GRAPHQL_INTROSPECTION', !production),
     },
+    dashboardDir: r.str('DASHBOARD_DIR'),
     trustProxy: trustProxy(r.str('TRUST_PROXY', 'loopback, linklocal, uniquelocal')!),
     rateLimit: {
       windowMs: r.int('RATE_LIMIT_WINDOW_SECONDS', 60, 1, 3600) * 1000,

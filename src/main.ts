@@ -35,7 +35,10 @@ function withDevCredentials(config: Config, logger: Logger): Config {
   const { auth } = config;
   if (config.env === 'production' || auth.jwtSecret || auth.jwksUrl || auth.apiKeys.length > 0) return config;
   const key = `dev-${randomBytes(18).toString('hex')}`;
-  logger.warn({ apiKey: key, header: 'x-api-key' }, 'DEVELOPMENT: no AUTH_JWT_SECRET or API_KEYS set; use this ADMIN API key for this run (send it as the x-api-key header)');
+  logger.warn(
+    { apiKey: key, header: 'x-api-key', dashboard: `${config.publicUrl}/dashboard/#key=${key}` },
+    'DEVELOPMENT: no AUTH_JWT_SECRET or API_KEYS set; use this ADMIN API key for this run (send it as the x-api-key header, or open the dashboard link)',
+  );
   return { ...config, auth: { ...auth, apiKeys: [{ name: 'dev', role: 'ADMIN', key }] } };
 }
 
@@ -64,7 +67,7 @@ async function main(): Promise<void> {
   if (config.sandbox) config = await startSandbox(config, logger, closers);
   config = withDevCredentials(config, logger);
   running.app = await startApp({ config, databaseUrl, logger });
-  logger.info({ graphql: `${config.publicUrl}/graphql` }, 'GraphQL ready');
+  logger.info({ graphql: `${config.publicUrl}/graphql`, dashboard: `${config.publicUrl}/dashboard/` }, 'GraphQL and the dashboard are ready');
 }
 
 main().catch((error: unknown) => {

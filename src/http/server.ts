@@ -2,6 +2,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../services';
 import type { StripeWebhookVerifier } from '../gateway/stripe-webhook';
+import { dashboardRouter } from './dashboard.route';
 import { webhookRateLimit } from './rate-limit';
 import { stripeWebhookRouter } from './stripe-webhook.route';
 import { telegramWebhookRouter } from './telegram-webhook.route';
@@ -46,6 +47,7 @@ export function createExpressApp(services: Services, verifier: StripeWebhookVeri
     const ready = await services.health.readiness();
     res.status(ready.ok ? 200 : 503).json(ready);
   });
+  app.use(dashboardRouter(services.config.dashboardDir));
   app.get('/metrics', async (_req, res) => {
     res.setHeader('content-type', services.metrics.registry.contentType);
     res.send(await services.metrics.render());

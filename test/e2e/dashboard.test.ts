@@ -1,0 +1,179 @@
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import type { Browser, Page } from 'playwright-core';
+import { AlertSeverity, AlertType } from '../../src/alerts/alert.types';
+import { buildDashboard, CHROMIUM_PATH, launchChromium } from '../support/browser';
+import { createPayment, must, seedCatalog } from '../support/fixtures';
+import { eventually, startHarness, type Harness } from '../support/harness';
+
+/** `npm run screenshot` sets this to the README's picture; a plain test run keeps its own copy out of git. */
+const SCREENSHOT_PATH = resolve(process.env.SCREENSHOT_PATH ?? '.recoup/test-output/dashboard.png');
+const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+
+const PAYMENT = `query($id: ID!) { payment(id: $id) { status deliveryStatus } }`;
+const ALERT = `query($id: ID!) { alert(id: $id) { resolvedAt resolvedBy resolutionNote } }`;
+
+describe('operations dashboard in headless Chromium', () => {
+  let h: Harness;
+  let browser: Browser;
+  let dashboardDir: string;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}: apt-get install chromium (or set CHROMIUM_PATH)`);
+    dashboardDir = buildDashboard();
+    // Every authorization counts as close to its deadline, so one reconciliation run flags it as stuck.
+    h = await startHarness({ env: { DASHBOARD_DIR: dashboardDir, STUCK_AUTHORIZATION_MARGIN_HOURS: '168', RECONCILIATION_GRACE_MINUTES: '0' } });
+    browser = await launchChromium();
+  }, 60_000);
+  afterAll(async () => {
+    await browser?.close();
+    await h?.close();
+    if (dashboardDir) rmSync(dashboardDir, { recursive: true, force: true });
+  });
+  beforeEach(async () => h.reset());
+  // Uncaught errors in the page fail the test that caused them.
+  const pageErrors: string[] = [];
+  afterEach(() => expect(pageErrors.splice(0)).toEqual([]));
+
+  const customer = async (name: string, telegramUserId: string | null = null): Promise<string> =>
+    must(await h.gql(`mutation($i: CustomerInput!) { createCustomer(input: $i) { id } }`, { i: { name, email: `${name.split(' ')[0].toLowerCase()}@example.com`, telegramUserId } })).createCustomer.id;
+
+  const paymentOf = async (id: string) => must(await h.gql(PAYMENT, { id })).payment as { status: string; deliveryStatus: string | null };
+
+  /**
+   * What an operator finds on a bad morning, made through the real flows: a delivery Telegram
+   * refused, a checkout still open, an authorization close to its deadline, and a payment someone
+   * captured in Stripe's own dashboard (Stripe sent no event).
+   */
+  async function seedTroubledMorning() {
+    const automatic = await seedCatalog(h);
+    const manual = await seedCatalog(h, { captureMode: 'MANUAL', amountMinor: 9900 });
+
+    h.telegram.failNext('sendMessage', { errorCode: 403, description: 'Forbidden: bot was blocked by the user' });
+    const undelivered = await createPayment(h, automatic.customerId, automatic.planId);
+    await h.stripe.completeCheckout(undelivered.stripeCheckoutSessionId);
+    await eventually(async () => (await paymentOf(undelivered.id)).deliveryStatus === 'FAILED');
+
+    const pending = await createPayment(h, await customer('Pat Pending', '700100301'), automatic.planId);
+
+    // Manual-capture payments are captured once their links are out; these customers have not
+    // linked Telegram yet, so their authorizations wait (AWAITING_CUSTOMER).
+    const stuck = await createPayment(h, await customer('Sam Stuck'), manual.planId);
+    await h.stripe.completeCheckout(stuck.stripeCheckoutSessionId);
+    const drifted = await createPayment(h, await customer('Dee Drift'), manual.planId);
+    const { paymentIntent } = await h.stripe.completeCheckout(drifted.stripeCheckoutSessionId);
+    await eventually(async () => (await paymentOf(stuck.id)).status === 'AUTHORIZED' && (await paymentOf(drifted.id)).status === 'AUTHORIZED');
+    h.stripe.setPaymentIntentStatus(paymentIntent.id, 'succeeded');
+    // Stripe's `created` is whole seconds and the run's window ends at its start: let that second pass.
+    await eventually(async () => Date.now() >= (paymentIntent.created + 1) * 1000, 3000);
+
+    const run = must(await h.gql(`mutation { runReconciliation(wait: true) { status outOfSync stuckAuthorizations } }`, {}, { token: h.tokens.operator })).runReconciliation;
+    expect(run).toEqual({ status: 'SUCCEEDED', outOfSync: 1, stuckAuthorizations: 1 });
+    return { undelivered, pending, stuck, drifted };
+  }
+
+  async function openDashboard(token?: string): Promise<Page> {
+    const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
+    page.setDefaultTimeout(10_000);
+    page.on('pageerror', (error) => pageErrors.push(`${error.name}: ${error.message} ${error.stack}`));
+    await page.goto(`${h.url}/dashboard/${token ? `#token=${token}` : ''}`);
+    return page;
+  }
+
+  const liveBadge = (page: Page) => page.locator('.live-state[data-state="live"]');
+  const alertCard = (page: Page, id: string) => page.locator(`#alerts [data-alert-id="${id}"]`);
+  const row = (page: Page, panel: string, paymentId: string) => page.locator(`#${panel} tr[data-payment-id="${paymentId}"]`);
+
+  it('shows live alerts, resolves one with its button, recovers a failed delivery, captures and syncs', async () => {
+    const { undelivered, pending, stuck, drifted } = await seedTroubledMorning();
+    const page = await openDashboard(h.tokens.operator);
+    await liveBadge(page).waitFor();
+    // The token came in the fragment and is gone from the address bar (and so from history).
+    expect(page.url()).toBe(`${h.url}/dashboard/`);
+
+    await row(page, 'deliveries', undelivered.id).waitFor();
+    await row(page, 'pending', pending.id).waitFor();
+    await row(page, 'issues', stuck.id).waitFor();
+    await row(page, 'issues', drifted.id).waitFor();
+    expect(await page.locator('#stats [data-stat="Failed delivery"] .value').textContent()).toBe('1');
+
+    // An alert raised while the page is open appears without a reload.
+    const { alert: live } = await h.app.services.alerts.raiseNow({
+      type: AlertType.PAYMENT_FAILED,
+      severity: AlertSeverity.CRITICAL,
+      title: 'Card declined on renewal',
+      detail: 'card_declined: insufficient_funds',
+      subjectType: 'payment',
+      subjectId: pending.id,
+    });
+    await alertCard(page, live.id).waitFor();
+    await eventually(async () => (await page.locator('#alerts [data-severity="CRITICAL"] strong').textContent()) === '1');
+
+    mkdirSync(dirname(SCREENSHOT_PATH), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT_PATH, fullPage: true });
+    const png = readFileSync(SCREENSHOT_PATH);
+    expect(png.subarray(0, 8).equals(PNG_SIGNATURE)).toBe(true);
+    expect(statSync(SCREENSHOT_PATH).size).toBeGreaterThan(20_000);
+
+    await alertCard(page, live.id).getByRole('button', { name: /^Resolve alert/ }).click();
+    await alertCard(page, live.id).waitFor({ state: 'detached' });
+    expect(must(await h.gql(ALERT, { id: live.id })).alert).toMatchObject({ resolvedBy: 'operator:olga-operator', resolutionNote: 'resolved from the dashboard' });
+
+    // Resolved elsewhere (another operator, the API): it leaves this page too.
+    const deliveryAlert = must(await h.gql(`{ alerts(filter: { open: true, types: [DELIVERY_FAILED] }) { edges { node { id } } } }`)).alerts.edges[0].node.id;
+    await alertCard(page, deliveryAlert).waitFor();
+    must(await h.gql(`mutation($id: ID!) { resolveAlert(id: $id, note: "customer unblocked the bot") { id } }`, { id: deliveryAlert }, { token: h.tokens.admin }));
+    await alertCard(page, deliveryAlert).waitFor({ state: 'detached' });
+
+    await row(page, 'deliveries', undelivered.id).getByRole('button', { name: `Recover payment ${undelivered.id}` }).click();
+    await row(page, 'deliveries', undelivered.id).waitFor({ state: 'detached' });
+    expect(await paymentOf(undelivered.id)).toEqual({ status: 'SUCCEEDED', deliveryStatus: 'DELIVERED' });
+    expect(h.telegram.messagesTo(700100200)).toHaveLength(1);
+    await eventually(async () => (await page.locator('#stats [data-stat="Failed delivery"] .value').textContent()) === '0');
+
+    await row(page, 'issues', stuck.id).getByRole('button', { name: `Capture payment ${stuck.id}` }).click();
+    await eventually(async () => (await paymentOf(stuck.id)).status === 'SUCCEEDED');
+    await row(page, 'issues', stuck.id).waitFor({ state: 'detached' });
+    await row(page, 'issues', drifted.id).getByRole('button', { name: `Sync payment ${drifted.id}` }).click();
+    await eventually(async () => (await paymentOf(drifted.id)).status === 'SUCCEEDED');
+    await row(page, 'issues', drifted.id).waitFor({ state: 'detached' });
+    await expectNoToastErrors(page);
+    await page.close();
+  });
+
+  it('signs in from the form; a VIEWER sees everything but is refused an action, and the alert stays open', async () => {
+    const { alert } = await h.app.services.alerts.raiseNow({ type: AlertType.PAYMENT_FAILED, severity: AlertSeverity.HIGH, title: 'Viewer cannot resolve this', detail: 'x' });
+    const page = await openDashboard();
+    await page.getByLabel('API key or JWT').fill(h.tokens.viewer);
+    await page.getByRole('button', { name: 'Open dashboard' }).click();
+    await liveBadge(page).waitFor();
+    await alertCard(page, alert.id).waitFor();
+
+    await alertCard(page, alert.id).getByRole('button', { name: /^Resolve alert/ }).click();
+    await page.locator('.toast.error', { hasText: 'FORBIDDEN' }).waitFor();
+    expect(await alertCard(page, alert.id).count()).toBe(1);
+    expect(must(await h.gql(ALERT, { id: alert.id })).alert.resolvedAt).toBeNull();
+    await page.close();
+  });
+
+  it('sends a refused credential back to the sign-in form with the reason', async () => {
+    const page = await openDashboard('not-a-valid-key');
+    await page.locator('.sign-in .error').waitFor();
+    expect(await page.locator('.sign-in .error').textContent()).toMatch(/refused/);
+    await page.close();
+  });
+
+  it('serves the page with a strict content security policy, and redirects /dashboard', async () => {
+    const page = await fetch(`${h.url}/dashboard/`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    expect(await page.text()).toContain('<div id="app">');
+    const bare = await fetch(`${h.url}/dashboard`, { redirect: 'manual' });
+    expect([bare.status, bare.headers.get('location')]).toEqual([301, '/dashboard/']);
+  });
+});
+
+async function expectNoToastErrors(page: Page): Promise<void> {
+  const errors = await page.locator('.toast.error').allTextContents();
+  expect(errors).toEqual([]);
+}
