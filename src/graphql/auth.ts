@@ -74,9 +74,10 @@ export function createAuthenticator(auth: Config['auth']): Authenticator {
 }
 
 /** `@Authorized('OPERATOR')`: at least that role. Throws coded errors rather than returning false. */
-export const authChecker: AuthChecker<{ principal: Principal | null }, PrincipalRole> = ({ context }, roles) => {
+export const authChecker: AuthChecker<{ principal: Principal | null; authError?: AppError | null }, PrincipalRole> = ({ context }, roles) => {
   const principal = context.principal;
-  if (!principal) throw AppError.unauthenticated();
+  // Credentials that were sent but refused say why ("Invalid API key"), not just that none were sent.
+  if (!principal) throw context.authError ?? AppError.unauthenticated();
   if (roles.length === 0 || roles.some((role) => hasRole(principal, role))) return true;
   throw AppError.forbidden(`Requires role ${roles.join(' or ')}`);
 };

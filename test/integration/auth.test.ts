@@ -98,6 +98,13 @@ describe('authentication and roles', () => {
     expect(result.errors?.every((e) => e.extensions?.code === 'UNAUTHENTICATED')).toBe(true);
   });
 
+  it('says why presented credentials were refused', async () => {
+    const badKey = await h.gql(`{ payments { totalCount } }`, {}, { token: null, apiKey: 'no-such-key' });
+    const badJwt = await h.gql(`{ payments { totalCount } }`, {}, { token: 'not.a.jwt' });
+    expect(badKey.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([['UNAUTHENTICATED', 'Invalid API key']]);
+    expect(badJwt.errors?.map((e) => [e.extensions?.code, e.message])).toEqual([['UNAUTHENTICATED', 'Invalid or expired token']]);
+  });
+
   it('keeps /healthz, /readyz and the Stripe webhook reachable without credentials', async () => {
     expect((await fetch(`${h.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${h.url}/readyz`)).status).toBe(200);
