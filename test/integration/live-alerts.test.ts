@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { watchAlerts, type LiveAlert, type StatusChange } from '../../client-examples/live-alerts';
 import { AlertSeverity, AlertType } from '../../src/alerts/alert.types';
+import { createTestDatabase } from '../support/database';
 import { createPayment, seedCatalog } from '../support/fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
 
@@ -134,6 +135,58 @@ describe('live-alerts (graphql-ws subscriber) against a real server', () => {
     } finally {
       await watch.dispose();
       await proxy?.close();
+    }
+  });
+
+  it('watchAlerts reconnects to a new server instance on the same port after a restart and keeps delivering', async () => {
+    // Its own database (the same for both instances, as a redeploy would have) on a port fixed for both.
+    const database = await createTestDatabase();
+    const env = { PORT: String(await closedPort()) };
+    let before: Harness | undefined;
+    let after: Harness | undefined;
+    let watch: ReturnType<typeof watchAlerts> | undefined;
+    const alerts: LiveAlert[] = [];
+    const states: string[] = [];
+    const errors: unknown[] = [];
+    try {
+      before = await startHarness({ database, env });
+      watch = watchAlerts({
+        url: before.url,
+        token: before.tokens.viewer,
+        onAlert: (a) => alerts.push(a),
+        onError: (e) => errors.push(e),
+        onConnection: (state) => states.push(state),
+        baseRetryDelayMs: 20,
+        maxRetryDelayMs: 200,
+        // A restart takes longer than the default 20 attempts of at most 200 ms each.
+        retryAttempts: 1000,
+      });
+      const first = await raiseUntilReceived(before, alerts, 'before-restart');
+      expect(states).toEqual(['connected']);
+
+      // The whole app goes away (sockets closed, port released), then a new one comes up on that port.
+      await before.close();
+      before = undefined;
+      await eventually(async () => states.includes('disconnected'));
+      after = await startHarness({ database, env });
+      expect(after.url).toBe(`http://127.0.0.1:${env.PORT}`);
+      await eventually(async () => states.filter((s) => s === 'connected').length === 2, 10_000);
+
+      const second = await raiseUntilReceived(after, alerts, 'after-restart');
+      expect(alerts.some((a) => second.includes(a.id))).toBe(true);
+      expect(alerts.some((a) => first.includes(a.id))).toBe(true);
+      // connected, then one or more closes (the shutdown and each refused attempt), then connected again.
+      expect(states[0]).toBe('connected');
+      expect(states[states.length - 1]).toBe('connected');
+      expect(states.filter((s) => s === 'connected')).toHaveLength(2);
+      expect(states.slice(1, -1).length).toBeGreaterThan(0);
+      expect(states.slice(1, -1).every((s) => s === 'disconnected')).toBe(true);
+      expect(errors).toEqual([]);
+    } finally {
+      await watch?.dispose();
+      await before?.close();
+      await after?.close();
+      await database.drop();
     }
   });
 
