@@ -1,7 +1,7 @@
-import { createPubSub } from '@graphql-yoga/subscription';
 import { Client } from 'pg';
 import type { Logger } from '../shared/logger';
 import type { Publisher } from '../database/transaction';
+import { LocalPubSub } from './local-pubsub';
 
 export interface AppPubSub extends Publisher {
   subscribe(topic: string, dynamicId?: unknown): AsyncIterable<unknown>;
@@ -16,7 +16,7 @@ const CHANNEL = 'recoup_events';
  * was raised in this process or, through Postgres NOTIFY, in another one.
  */
 export function createMemoryPubSub(): AppPubSub {
-  const local = createPubSub<Record<string, [unknown]>>();
+  const local = new LocalPubSub();
   return {
     mode: 'MEMORY',
     publish: (topic, payload) => local.publish(topic, JSON.parse(JSON.stringify(payload))),
@@ -30,7 +30,7 @@ export function createMemoryPubSub(): AppPubSub {
  * published by instance A reaches dashboards connected to instance B (and A itself).
  */
 export async function createPostgresPubSub(connectionString: string, logger: Logger): Promise<AppPubSub> {
-  const local = createPubSub<Record<string, [unknown]>>();
+  const local = new LocalPubSub();
   const listener = new Client({ connectionString });
   const notifier = new Client({ connectionString });
   await Promise.all([listener.connect(), notifier.connect()]);

@@ -1,6 +1,6 @@
-import type { GraphQLSchema } from 'graphql';
+import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import { buildSchema, type MiddlewareFn } from 'type-graphql';
+import { buildSchema } from 'type-graphql';
 import { AccessResolver } from '../access/access.resolver';
 import { TelegramBindingResolver } from '../access/telegram-binding.resolver';
 import { AlertResolver } from '../alerts/alert.resolver';
@@ -39,28 +39,42 @@ export const RESOLVERS = [
   TelegramBindingResolver,
 ] as const;
 
-const ROOT_TYPES = new Set(['Query', 'Mutation', 'Subscription']);
-
 /**
  * Nothing at the root is public: a field without @Authorized still needs a principal. Credentials
  * that were presented and rejected are reported here, on first use.
  */
-const requireAuthentication: MiddlewareFn<Context> = async ({ context, info }, next) => {
-  if (ROOT_TYPES.has(info.parentType.name)) {
-    if (context.authError) throw context.authError;
-    if (!context.principal) throw AppError.unauthenticated();
+function requireAuthentication(context: Context): void {
+  if (context.authError) throw context.authError;
+  if (!context.principal) throw AppError.unauthenticated();
+}
+
+/**
+ * Wraps every root field (Query, Mutation, Subscription) in requireAuthentication. Only the root:
+ * a type-graphql global middleware would also wrap every nested field in an async chain, which
+ * dominated the cost of fanning one alert out to a thousand subscribers.
+ */
+function authenticateRootFields(schema: GraphQLSchema): GraphQLSchema {
+  const guard = (resolver: GraphQLFieldResolver<unknown, Context>): GraphQLFieldResolver<unknown, Context> => (source, args, context, info) => {
+    requireAuthentication(context);
+    return resolver(source, args, context, info);
+  };
+  for (const type of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+    for (const field of Object.values(type?.getFields() ?? {})) {
+      field.resolve = guard(field.resolve ?? defaultFieldResolver);
+      if (field.subscribe) field.subscribe = guard(field.subscribe);
+    }
   }
-  return next();
-};
+  return schema;
+}
 
 export async function buildAppSchema(pubSub: AppPubSub | null, emitSchemaFile?: string): Promise<GraphQLSchema> {
-  return buildSchema({
+  const schema = await buildSchema({
     resolvers: RESOLVERS as unknown as [Function, ...Function[]],
     pubSub: pubSub ?? { publish: () => undefined, subscribe: () => (async function* () {})() },
     authChecker,
-    globalMiddlewares: [requireAuthentication],
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
     validate: { forbidUnknownValues: false },
     emitSchemaFile: emitSchemaFile ? { path: emitSchemaFile, sortedSchema: true } : false,
   });
+  return authenticateRootFields(schema);
 }

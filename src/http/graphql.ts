@@ -13,6 +13,7 @@ import { AppError } from '../shared/errors';
 import type { Authenticator, Principal } from '../graphql/auth';
 import type { Context } from '../graphql/context';
 import { createErrorFormatter } from '../graphql/errors';
+import { sharedSubscribe } from '../graphql/shared-subscription-execution';
 import { assertComplexity, depthLimit } from '../graphql/limits';
 
 /** Gives a GraphQL error without a code the one Apollo would give it; one with a code keeps it. */
@@ -43,6 +44,7 @@ export async function mountGraphql(deps: { schema: GraphQLSchema; services: Serv
   const wsCleanup = useServer<Record<string, unknown>, { context?: Context }>(
     {
       schema,
+      subscribe: sharedSubscribe,
       // A socket proves who it is once, in connectionParams; a bad token closes it (4403).
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
