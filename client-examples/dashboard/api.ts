@@ -23,12 +23,17 @@ export interface ApiEvents {
 
 const BASE_RETRY_MS = 500;
 const MAX_RETRY_MS = 15_000;
+const RESUBSCRIBE_DELAY_MS = 1_000;
 
 /** The token was refused: retrying it cannot help. Everything else (restart, network) is retried. */
 const refused = (event: unknown): boolean => {
   const code = (event as { code?: unknown } | null)?.code;
   return code === CloseCode.Forbidden || code === CloseCode.Unauthorized;
 };
+
+/** GraphQL errors that a retry would only repeat: this credential may not read the feed. */
+const deniedByRole = (error: unknown): boolean =>
+  Array.isArray(error) && error.some((e: { extensions?: { code?: unknown } }) => ['FORBIDDEN', 'UNAUTHENTICATED'].includes(String(e.extensions?.code)));
 
 export function connectApi(credential: Credential, events: ApiEvents): Api {
   const origin = window.location.origin;
@@ -62,19 +67,33 @@ export function connectApi(credential: Credential, events: ApiEvents): Api {
       return request(endpoint, document, variables);
     },
     subscribe(document, onData) {
-      return client.subscribe(
-        { query: print(document) },
-        {
-          next: (result) => {
-            if (result.errors?.length) events.onError(new GraphqlRequestError(String(result.errors[0].extensions?.code ?? 'ERROR'), result.errors[0].message, result.errors));
-            else if (result.data) onData(result.data as never);
+      let stop: () => void = () => undefined;
+      const start = () => {
+        stop = client.subscribe(
+          { query: print(document) },
+          {
+            next: (result) => {
+              if (result.errors?.length) events.onError(new GraphqlRequestError(String(result.errors[0].extensions?.code ?? 'ERROR'), result.errors[0].message, result.errors));
+              else if (result.data) onData(result.data as never);
+            },
+            // The server ended this feed (it fell too far behind, say): start it again and re-read
+            // what it would have told us. A refused credential ends everything instead.
+            error: (error) => {
+              if (disposed || refused(error)) return;
+              events.onError(error);
+              if (deniedByRole(error)) return;
+              setTimeout(() => {
+                if (disposed) return;
+                start();
+                events.onConnected();
+              }, RESUBSCRIBE_DELAY_MS);
+            },
+            complete: () => undefined,
           },
-          error: (error) => {
-            if (!disposed && !refused(error)) events.onError(error);
-          },
-          complete: () => undefined,
-        },
-      );
+        );
+      };
+      start();
+      return () => stop();
     },
     async dispose() {
       disposed = true;

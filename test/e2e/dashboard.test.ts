@@ -5,6 +5,7 @@ import { AlertSeverity, AlertType } from '../../src/alerts/alert.types';
 import { buildDashboard, CHROMIUM_PATH, launchChromium } from '../support/browser';
 import { createPayment, must, seedCatalog } from '../support/fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
+import { cuttableProxy } from '../support/net';
 
 /** `npm run screenshot` sets this to the README's picture; a plain test run keeps its own copy out of git. */
 const SCREENSHOT_PATH = resolve(process.env.SCREENSHOT_PATH ?? '.recoup/test-output/dashboard.png');
@@ -72,11 +73,11 @@ describe('operations dashboard in headless Chromium', () => {
     return { undelivered, pending, stuck, drifted };
   }
 
-  async function openDashboard(token?: string): Promise<Page> {
+  async function openDashboard(token?: string, baseUrl = h.url): Promise<Page> {
     const page = await browser.newPage({ viewport: { width: 1440, height: 1000 } });
     page.setDefaultTimeout(10_000);
     page.on('pageerror', (error) => pageErrors.push(`${error.name}: ${error.message} ${error.stack}`));
-    await page.goto(`${h.url}/dashboard/${token ? `#token=${token}` : ''}`);
+    await page.goto(`${baseUrl}/dashboard/${token ? `#token=${token}` : ''}`);
     return page;
   }
 
@@ -139,6 +140,33 @@ describe('operations dashboard in headless Chromium', () => {
     await row(page, 'issues', drifted.id).waitFor({ state: 'detached' });
     await expectNoToastErrors(page);
     await page.close();
+  });
+
+  it('catches up after its connection was down: shows what was raised and drops what was resolved meanwhile', async () => {
+    const raise = (title: string) => h.app.services.alerts.raiseNow({ type: AlertType.PAYMENT_FAILED, severity: AlertSeverity.HIGH, title, detail: title, fingerprint: title });
+    const { alert: shown } = await raise('Shown before the outage');
+    // The page reaches Recoup through a proxy the test can take down: a network outage, or a restart.
+    let proxy = await cuttableProxy(h.app.port);
+    const port = Number(new URL(proxy.url).port);
+    const page = await openDashboard(h.tokens.operator, proxy.url);
+    try {
+      await liveBadge(page).waitFor();
+      await alertCard(page, shown.id).waitFor();
+
+      await proxy.close();
+      await page.locator('.live-state:not([data-state="live"])').waitFor();
+      // Neither event can reach the page now.
+      const { alert: missed } = await raise('Raised during the outage');
+      must(await h.gql(`mutation($id: ID!) { resolveAlert(id: $id) { id } }`, { id: shown.id }, { token: h.tokens.admin }));
+      proxy = await cuttableProxy(h.app.port, port);
+
+      await liveBadge(page).waitFor({ timeout: 20_000 });
+      await alertCard(page, missed.id).waitFor();
+      await alertCard(page, shown.id).waitFor({ state: 'detached' });
+    } finally {
+      await page.close();
+      await proxy.close();
+    }
   });
 
   it('signs in from the form; a VIEWER sees everything but is refused an action, and the alert stays open', async () => {

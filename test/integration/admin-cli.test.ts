@@ -1,10 +1,10 @@
-import net from 'node:net';
 import { endpointFromEnv, runAdmin } from '../../client-examples/admin-cli';
 import type { RecoupEndpoint } from '../../client-examples/client';
 import { AlertSeverity, AlertType } from '../../src/alerts/alert.types';
 import { Payment } from '../../src/payments/payment.entity';
 import { createPayment, must, paymentStatus, seedCatalog } from '../support/fixtures';
 import { API_KEY, eventually, startHarness, type Harness } from '../support/harness';
+import { closedPort } from '../support/net';
 
 /** Runs the admin CLI in-process against an endpoint; answers its exit code and output. */
 async function run(endpoint: RecoupEndpoint, argv: string[]) {
@@ -21,15 +21,6 @@ const UNKNOWN_ID = '00000000-0000-4000-8000-000000000000';
 
 const raise = (h: Harness, fingerprint: string, severity = AlertSeverity.HIGH) =>
   h.app.services.alerts.raiseNow({ type: AlertType.PAYMENT_FAILED, severity, title: `Payment failed (${fingerprint})`, detail: 'card_declined', fingerprint });
-
-/** A loopback port nobody listens on (just released), so connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 describe('admin CLI against a real server', () => {
   let h: Harness;

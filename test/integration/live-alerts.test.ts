@@ -1,44 +1,12 @@
-import net from 'node:net';
 import { watchAlerts, type LiveAlert, type StatusChange } from '../../client-examples/live-alerts';
 import { AlertSeverity, AlertType } from '../../src/alerts/alert.types';
 import { createTestDatabase } from '../support/database';
 import { createPayment, seedCatalog } from '../support/fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
+import { closedPort, cuttableProxy } from '../support/net';
 
 const raise = (h: Harness, fingerprint: string, severity = AlertSeverity.HIGH) =>
   h.app.services.alerts.raiseNow({ type: AlertType.PAYMENT_FAILED, severity, title: `Payment failed (${fingerprint})`, detail: 'card_declined', fingerprint });
-
-/** A loopback TCP proxy to the server whose open connections a test can cut, as a flaky network would. */
-async function cuttableProxy(targetPort: number, listenPort = 0) {
-  const sockets = new Set<net.Socket>();
-  const server = net.createServer((client) => {
-    const upstream = net.connect(targetPort, '127.0.0.1');
-    for (const s of [client, upstream]) {
-      sockets.add(s);
-      s.on('close', () => sockets.delete(s));
-      s.on('error', () => undefined);
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(listenPort, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`,
-    cut: () => sockets.forEach((s) => s.destroy()),
-    close: () => new Promise<void>((resolve) => {
-      sockets.forEach((s) => s.destroy());
-      server.close(() => resolve());
-    }),
-  };
-}
-
-/** A loopback port nobody listens on (just released), so connecting to it is refused. */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 /** Raises a fresh alert per poll until the watcher has received one of them (subscriptions register a moment after connecting). */
 async function raiseUntilReceived(h: Harness, alerts: LiveAlert[], prefix: string): Promise<string[]> {
