@@ -99,7 +99,7 @@ export class StripeEventHandler {
         });
       case 'charge.dispute.created':
         return this.withPayment(tx, chargeRef(object), async (p) => {
-          const outcome = await this.sync.moveTo(tx, actor, p, PaymentStatus.DISPUTED, { reason: event.type });
+          const outcome = await this.sync.recordDispute(tx, actor, p, event.type);
           await this.raise(tx, event.type, p, `Dispute ${object.id}: ${object.reason ?? 'no reason'} for ${object.amount} ${object.currency}`);
           return outcome;
         });
@@ -138,8 +138,20 @@ export class StripeEventHandler {
     });
   }
 
+  /**
+   * An event that names only the intent (a charge, a dispute) of a payment whose success we have
+   * not seen yet, so the intent is not on our row: Stripe's intent carries our id in its metadata.
+   */
+  private async findThroughIntent(tx: Tx, ref: PaymentRef): Promise<Payment | null> {
+    if (ref.paymentId || !ref.stripePaymentIntentId) return null;
+    const intent = await this.gateway.retrievePaymentIntent(ref.stripePaymentIntentId);
+    const payment = intent.paymentId ? await this.sync.find(tx, { paymentId: intent.paymentId }) : null;
+    if (payment) this.sync.attachIntent(payment, intent.id);
+    return payment;
+  }
+
   private async withPayment(tx: Tx, ref: PaymentRef, work: (payment: Payment) => Promise<string>): Promise<string> {
-    const payment = await this.sync.find(tx, ref);
+    const payment = (await this.sync.find(tx, ref)) ?? (await this.findThroughIntent(tx, ref));
     if (payment) return work(payment);
     const label = ref.stripePaymentIntentId ?? ref.stripeCheckoutSessionId ?? ref.paymentId ?? 'unknown';
     await this.alerts.raise(tx, {

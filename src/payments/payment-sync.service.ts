@@ -72,8 +72,21 @@ export class PaymentSync {
     return this.moveTo(tx, actor, payment, PaymentStatus.REFUNDED, { reason });
   }
 
+  /**
+   * A dispute is about money Stripe captured. If our record is not paid yet (the success event is
+   * late), the dispute is noted on the row and applied the moment the payment succeeds.
+   */
+  async recordDispute(tx: Tx, actor: Actor, payment: Payment, reason: string): Promise<string> {
+    if (payment.status === PaymentStatus.SUCCEEDED) return this.moveTo(tx, actor, payment, PaymentStatus.DISPUTED, { reason });
+    if (payment.status === PaymentStatus.DISPUTED || payment.status === PaymentStatus.REFUNDED) return `no change: already ${payment.status}`;
+    payment.disputedAt ??= tx.clock.now();
+    return `dispute noted: applied once the payment succeeds (it is ${payment.status})`;
+  }
+
   /** A refused transition from a gateway event is recorded, not retried: redelivery cannot change it. */
   async moveTo(tx: Tx, actor: Actor, payment: Payment, target: PaymentStatus, options: TransitionOptions): Promise<string> {
+    // "It was paid" (a late or redelivered success, a sync) is not "the dispute was won".
+    if (payment.status === PaymentStatus.DISPUTED && target === PaymentStatus.SUCCEEDED) return 'no change: already DISPUTED';
     try {
       const result = await this.transitions.transition(tx, actor, payment.id, target, options);
       // A full refund delivered before the success (events out of order) was recorded on the row; finish it now.
@@ -81,6 +94,11 @@ export class PaymentSync {
       if (result.outcome === 'applied' && refundedFirst) {
         await this.transitions.transition(tx, actor, payment.id, PaymentStatus.REFUNDED, { reason: 'refund recorded before the payment succeeded' });
         return `${result.from} -> ${target} -> ${PaymentStatus.REFUNDED}`;
+      }
+      // Likewise a dispute noted before the success (recordDispute).
+      if (result.outcome === 'applied' && target === PaymentStatus.SUCCEEDED && payment.disputedAt) {
+        await this.transitions.transition(tx, actor, payment.id, PaymentStatus.DISPUTED, { reason: 'dispute recorded before the payment succeeded' });
+        return `${result.from} -> ${target} -> ${PaymentStatus.DISPUTED}`;
       }
       if (result.outcome === 'applied') return `${result.from} -> ${target}`;
       return `${result.outcome}: already ${result.payment.status}`;

@@ -137,6 +137,20 @@ describe('Stripe webhook: redelivery and ordering', () => {
     expect(await payment(id)).toMatchObject({ status: 'REFUNDED', refundedMinor: 2500 });
     expect(await transitions(id)).toEqual(['PENDING->SUCCEEDED', 'SUCCEEDED->REFUNDED']);
   });
+
+  it('regression: a dispute delivered before the success is applied once the payment succeeds', async () => {
+    const { id, intent, events } = await paidPayment();
+    const { events: disputed } = await h.stripe.disputeCharge(intent.latest_charge!, {}, { sendWebhooks: false });
+
+    expect((await deliver(ofType(disputed, 'charge.dispute.created'))).status).toBe(200);
+    expect((await payment(id)).status).toBe('PENDING');
+    expect((await deliver(ofType(events, 'payment_intent.succeeded'))).status).toBe(200);
+    expect((await deliver(ofType(events, 'checkout.session.completed'))).status).toBe(200);
+
+    expect((await payment(id)).status).toBe('DISPUTED');
+    expect(await transitions(id)).toEqual(['PENDING->SUCCEEDED', 'SUCCEEDED->DISPUTED']);
+    expect((await alerts()).filter((a) => a.type === 'PAYMENT_DISPUTED')).toMatchObject([{ subjectId: id }]);
+  });
 });
 
 describe('Stripe webhook: effects of each event type', () => {
