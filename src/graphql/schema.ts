@@ -48,14 +48,27 @@ function requireAuthentication(context: Context): void {
   if (!context.principal) throw AppError.unauthenticated();
 }
 
+/** PostgreSQL cannot store U+0000 in text or jsonb: refused up front as bad input, not as a failure deep in SQL. */
+function assertNoNulCharacters(value: unknown, path: string): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) throw AppError.badInput(`${path} must not contain NUL characters (U+0000)`);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => assertNoNulCharacters(item, `${path}[${i}]`));
+  } else if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    for (const [key, item] of Object.entries(value)) assertNoNulCharacters(item, `${path}.${key}`);
+  }
+}
+
 /**
- * Wraps every root field (Query, Mutation, Subscription) in requireAuthentication. Only the root:
+ * Wraps every root field (Query, Mutation, Subscription) in requireAuthentication and the NUL
+ * check of its arguments. Only the root:
  * a type-graphql global middleware would also wrap every nested field in an async chain, which
  * dominated the cost of fanning one alert out to a thousand subscribers.
  */
-function authenticateRootFields(schema: GraphQLSchema): GraphQLSchema {
+function guardRootFields(schema: GraphQLSchema): GraphQLSchema {
   const guard = (resolver: GraphQLFieldResolver<unknown, Context>): GraphQLFieldResolver<unknown, Context> => (source, args, context, info) => {
     requireAuthentication(context);
+    for (const [name, value] of Object.entries(args)) assertNoNulCharacters(value, name);
     return resolver(source, args, context, info);
   };
   for (const type of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
@@ -76,5 +89,5 @@ export async function buildAppSchema(pubSub: AppPubSub | null, emitSchemaFile?: 
     validate: { forbidUnknownValues: false },
     emitSchemaFile: emitSchemaFile ? { path: emitSchemaFile, sortedSchema: true } : false,
   });
-  return authenticateRootFields(schema);
+  return guardRootFields(schema);
 }

@@ -111,19 +111,33 @@ describe('errors never leak internals', () => {
     expectNoInternals(result);
   });
 
-  // A NUL byte is valid GraphQL but Postgres refuses it in text: an error no resolver expects.
-  const UNEXPECTED = `query($s: String) { customers(search: $s) { totalCount } }`;
-  const NUL = { s: 'a\u0000b' };
-
-  it('answers an unexpected database error as "Internal error" without the SQL or a stack', async () => {
-    const result = await h.gql(UNEXPECTED, NUL);
-    expect(result.errors?.[0]).toMatchObject({ message: 'Internal error', extensions: { code: 'INTERNAL' } });
-    expectNoInternals(result);
+  it('refuses a NUL character (valid GraphQL, but PostgreSQL cannot store it) as BAD_USER_INPUT, naming the argument', async () => {
+    const result = await h.gql(`query($s: String) { customers(search: $s) { totalCount } }`, { s: 'a\u0000b' });
+    expect(result.errors?.[0]).toMatchObject({ message: 'search must not contain NUL characters (U+0000)', extensions: { code: 'BAD_USER_INPUT' } });
+    const nested = await h.gql(`mutation($i: CustomerInput!) { createCustomer(input: $i) { id } }`, { i: { name: 'x\u0000' } });
+    expect(nested.errors?.[0]).toMatchObject({ message: 'input.name must not contain NUL characters (U+0000)', extensions: { code: 'BAD_USER_INPUT' } });
   });
 
-  it('masks the same error over WebSocket, where Apollo does not format errors', async () => {
-    const errors = await errorsOf(collect(h.wsClient(), UNEXPECTED, NUL));
-    expect(errors[0]).toMatchObject({ message: 'Internal error', extensions: { code: 'INTERNAL' } });
-    expectNoInternals(errors);
+  describe('an unexpected database error', () => {
+    // A table gone from under the running server: an error no resolver expects.
+    const UNEXPECTED = `{ customers { totalCount } }`;
+    beforeEach(async () => {
+      await h.app.services.db.fork().execute('alter table customers rename to customers_away');
+    });
+    afterEach(async () => {
+      await h.app.services.db.fork().execute('alter table customers_away rename to customers');
+    });
+
+    it('answers it as "Internal error" without the SQL or a stack', async () => {
+      const result = await h.gql(UNEXPECTED);
+      expect(result.errors?.[0]).toMatchObject({ message: 'Internal error', extensions: { code: 'INTERNAL' } });
+      expectNoInternals(result);
+    });
+
+    it('masks it over WebSocket too, where Apollo does not format errors', async () => {
+      const errors = await errorsOf(collect(h.wsClient(), UNEXPECTED));
+      expect(errors[0]).toMatchObject({ message: 'Internal error', extensions: { code: 'INTERNAL' } });
+      expectNoInternals(errors);
+    });
   });
 });
