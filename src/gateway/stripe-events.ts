@@ -93,8 +93,12 @@ export class StripeEventHandler {
         });
       case 'charge.refunded':
         return this.withPayment(tx, chargeRef(object), async (p) => {
-          const outcome = await this.sync.recordRefund(tx, actor, p, Number(object.amount_refunded ?? 0), event.type);
-          await this.raise(tx, event.type, p, `${object.amount_refunded} of ${object.amount} ${object.currency} refunded`);
+          // Cancelling an uncaptured intent marks its charge refunded: a hold released, no money back.
+          if (object.captured === false) return 'no change: an authorization was released (its charge was never captured)';
+          const refunded = Number(object.amount_refunded ?? 0);
+          const outcome = await this.sync.recordRefund(tx, actor, p, refunded, event.type);
+          const of = `${refunded} of ${object.amount} ${String(object.currency).toUpperCase()}`;
+          await this.raise(tx, event.type, p, `${of} refunded`, refunded < Number(object.amount) ? `Payment partly refunded: ${of}` : undefined);
           return outcome;
         });
       case 'charge.dispute.created':
@@ -165,12 +169,12 @@ export class StripeEventHandler {
     return `ignored: no payment matches ${label}`;
   }
 
-  private async raise(tx: Tx, eventType: string, payment: Payment, detail: string): Promise<void> {
+  private async raise(tx: Tx, eventType: string, payment: Payment, detail: string, title?: string): Promise<void> {
     const alert = ALERTS[eventType];
     if (!alert) return;
     await this.alerts.raise(tx, {
       ...alert,
-      title: `${alert.title}: ${payment.amountMinor} ${payment.currency.toUpperCase()}`,
+      title: title ?? `${alert.title}: ${payment.amountMinor} ${payment.currency.toUpperCase()}`,
       detail: `Payment ${payment.id}: ${detail}`,
       subjectType: 'payment',
       subjectId: payment.id,

@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { startHarness, type Harness } from '../support/harness';
+import { eventually, startHarness, type Harness } from '../support/harness';
 import { createPayment, must, seedCatalog } from '../support/fixtures';
 import type { FakeEvent } from '../../src/gateway/fake/fake-stripe.server';
 import type { DeliveryResult } from '../../src/gateway/fake/fake-stripe.webhooks';
@@ -162,11 +162,30 @@ describe('Stripe webhook: effects of each event type', () => {
     expect(await alerts()).toMatchObject([{ type: 'PAYMENT_REFUNDED', severity: 'MEDIUM', subjectId: id }]);
   });
 
-  it('a partial refund keeps the payment SUCCEEDED and records the refunded amount', async () => {
+  it('a partial refund keeps the payment SUCCEEDED, records the refunded amount, and the alert says how much', async () => {
     const { id, intent } = await paidPayment({ deliver: true });
     allOk((await h.stripe.refundCharge(intent.id, { amount: 1000 })).deliveries);
 
     expect(await payment(id)).toMatchObject({ status: 'SUCCEEDED', refundedMinor: 1000 });
+    const titles = must(await h.gql(`{ alerts(filter: { types: [PAYMENT_REFUNDED] }) { edges { node { title } } } }`)).alerts.edges.map((e: any) => e.node.title);
+    expect(titles).toEqual(['Payment partly refunded: 1000 of 2500 USD']);
+  });
+
+  it('releasing an authorization is not a refund: no refund recorded and no refund alert', async () => {
+    const created = await pendingPayment();
+    const { paymentIntent, deliveries } = await h.stripe.completeCheckout(created.stripeCheckoutSessionId, { captureMethod: 'manual' });
+    allOk(deliveries);
+    await eventually(async () => (await payment(created.id)).status === 'AUTHORIZED');
+    const eventsBefore = h.stripe.store.events.newestFirst().length;
+    must(await h.gql(`mutation($id: ID!) { releaseAuthorization(paymentId: $id, reason: "customer left") { status } }`, { id: created.id }, { token: h.tokens.operator }));
+    // Stripe announces the release twice: the intent canceled, and its uncaptured charge "refunded".
+    const released = h.stripe.store.events.newestFirst().slice(0, h.stripe.store.events.newestFirst().length - eventsBefore);
+    expect(released.map((e) => e.type).sort()).toEqual(['charge.refunded', 'payment_intent.canceled']);
+    for (const event of released.reverse()) expect((await deliver(event)).status).toBe(200);
+
+    expect(await payment(created.id)).toMatchObject({ status: 'CANCELLED', refundedMinor: 0 });
+    expect((await alerts()).map((a) => a.type)).not.toContain('PAYMENT_REFUNDED');
+    expect((await storedEvents()).find((e) => e.type === 'charge.refunded')?.outcome).toBe('no change: an authorization was released (its charge was never captured)');
   });
 
   it('a dispute moves the payment to DISPUTED and raises a CRITICAL alert', async () => {
