@@ -173,7 +173,7 @@ describe('Stripe webhook: effects of each event type', () => {
 
   it('releasing an authorization is not a refund: no refund recorded and no refund alert', async () => {
     const created = await pendingPayment();
-    const { paymentIntent, deliveries } = await h.stripe.completeCheckout(created.stripeCheckoutSessionId, { captureMethod: 'manual' });
+    const { deliveries } = await h.stripe.completeCheckout(created.stripeCheckoutSessionId, { captureMethod: 'manual' });
     allOk(deliveries);
     await eventually(async () => (await payment(created.id)).status === 'AUTHORIZED');
     const eventsBefore = h.stripe.store.events.newestFirst().length;
