@@ -84,9 +84,12 @@ export class StripeEventHandler {
       case 'payment_intent.canceled':
       case 'payment_intent.amount_capturable_updated':
         return this.withPayment(tx, intentRef(object), async (p) => {
+          const before = p.status;
           const fresh = await this.gateway.retrievePaymentIntent(String(object.id));
           const outcome = await this.sync.syncToIntent(tx, actor, p, fresh, event.type);
-          if (p.status === ALERT_ONLY_WHEN[event.type]) {
+          // A cancellation Recoup made itself (a release, an expiry) was CANCELLED before its echo arrived: no news.
+          const ownCancellation = event.type === 'payment_intent.canceled' && before === PaymentStatus.CANCELLED;
+          if (p.status === ALERT_ONLY_WHEN[event.type] && !ownCancellation) {
             await this.raise(tx, event.type, p, fresh.lastErrorMessage ?? fresh.lastErrorCode ?? fresh.status);
           }
           return outcome;
