@@ -9,6 +9,7 @@ import {
   DashboardAlertResolvedDocument,
   DashboardDeliveryChangedDocument,
   DashboardPaymentChangedDocument,
+  DashboardAlertSummaryDocument,
   DashboardRecoveryStatsDocument,
   DashboardSnapshotDocument,
 } from '../gql/graphql';
@@ -90,7 +91,14 @@ function open(credential: Credential): void {
     signIn(message);
   }
 
-  const refreshAlertCounts = debounce(() => refreshSnapshot().catch(report('Loading alerts failed')), REFRESH_DEBOUNCE_MS);
+  const refreshAlertCounts = debounce(
+    () =>
+      api
+        .run(DashboardAlertSummaryDocument, {})
+        .then(({ alertSummary }) => alerts.setCounts(alertSummary))
+        .catch(report('Loading alert counts failed')),
+    REFRESH_DEBOUNCE_MS,
+  );
   const refreshDeliveries = debounce(() => deliveries.refresh().catch(report('Loading deliveries failed')), REFRESH_DEBOUNCE_MS);
   const refreshPending = debounce(() => pending.refresh().catch(report('Loading pending payments failed')), REFRESH_DEBOUNCE_MS);
   const refreshIssues = debounce(() => issues.refresh().catch(report('Loading payment issues failed')), REFRESH_DEBOUNCE_MS);
