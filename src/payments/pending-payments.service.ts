@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor, Database } from '../database/transaction';
 import type { PaymentGateway } from '../gateway/payment-gateway';
-import { AppError } from '../shared/errors';
+import { AppError, isAppError } from '../shared/errors';
 import { isUuid } from '../shared/ids';
 import { Payment } from './payment.entity';
 import { PaymentError } from './payment.errors';
@@ -60,8 +60,14 @@ export class PendingPayments {
       const session = await this.gateway.expireCheckoutSession(payment.stripeCheckoutSessionId, `expire:${payment.id}`);
       if (session.status === 'complete') return { payment: await this.honour(actor, payment.id, session), outcome: 'found_paid' };
     }
-    const result = await this.db.transaction((tx) => this.transitions.transition(tx, actor, paymentId, to, { reason }));
-    return { payment: result.payment, outcome: result.outcome === 'applied' ? 'closed' : 'not_open' };
+    try {
+      const result = await this.db.transaction((tx) => this.transitions.transition(tx, actor, paymentId, to, { reason }));
+      return { payment: result.payment, outcome: result.outcome === 'applied' ? 'closed' : 'not_open' };
+    } catch (error) {
+      // Closed by someone else while Stripe answered (the cleanup expired it, the customer cancelled it).
+      if (isAppError(error) && error.code === 'INVALID_TRANSITION') return { payment: await this.require(this.db.fork(), paymentId), outcome: 'not_open' };
+      throw error;
+    }
   }
 
   async require(em: EntityManager, paymentId: string): Promise<Payment> {

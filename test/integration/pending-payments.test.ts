@@ -1,6 +1,6 @@
 import type { ManualClock } from '../../src/shared/clock';
 import { createPayment, must, paymentStatus, seedCatalog } from '../support/fixtures';
-import { startHarness, type Harness } from '../support/harness';
+import { eventually, startHarness, type Harness } from '../support/harness';
 
 const MINUTE = 60_000;
 const UNKNOWN = '00000000-0000-4000-8000-000000000000';
@@ -190,6 +190,20 @@ describe('pending payments: checkout rules', () => {
     expect(codeOf(await h.gql(PENDING, { f: { customerId: 'nope' } }))).toBe('BAD_USER_INPUT');
     expect(await paymentCount()).toBe(1);
     expect(await paymentStatus(h, elsewhere.id)).toBe('PENDING');
+  });
+
+  it('regression: cancelling a payment that the cleanup expires meanwhile answers CONFLICT with its status, not INVALID_TRANSITION', async () => {
+    const { customerId, planId } = await seedCatalog(h);
+    const payment = await createPayment(h, customerId, planId);
+    // Stripe is slow to expire the session: the cleanup job expires the payment in the meantime.
+    h.stripe.failNext({ method: 'POST', path: `/v1/checkout/sessions/${payment.stripeCheckoutSessionId}/expire` }, { delayMs: 500 });
+    const cancelling = h.gql(`mutation($id: ID!) { cancelPayment(paymentId: $id) { status } }`, { id: payment.id }, { token: h.tokens.operator });
+    await eventually(async () => expireKeys(payment.stripeCheckoutSessionId).length > 0);
+    await h.app.services.db.transaction((tx) => h.app.services.transitions.transition(tx, { id: 'system:cleanup' }, payment.id, 'EXPIRED' as never, { reason: 'stale' }));
+
+    const result = await cancelling;
+    expect(result.errors?.[0]).toMatchObject({ extensions: { code: 'CONFLICT', status: 'EXPIRED' } });
+    expect(await paymentStatus(h, payment.id)).toBe('EXPIRED');
   });
 
   it('lists pending payments for operators with filters, a summary and pagination', async () => {
