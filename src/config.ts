@@ -465,6 +465,10 @@ export function loadConfig(env: Env = process.env): Config {
     },
   };
   checkRetryLease(config, r.problems);
+  // A confirmed delivery claim is held for half a lease (DeliveryService.holdClaim); the message must go out within it.
+  if (config.delivery.leaseMs <= 2 * config.delivery.telegramTimeoutMs) {
+    r.problems.push(`DELIVERY_LEASE_MS must exceed 2 × TELEGRAM_TIMEOUT_MS = ${2 * config.delivery.telegramTimeoutMs}`);
+  }
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }

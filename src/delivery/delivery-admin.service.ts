@@ -124,7 +124,8 @@ export class DeliveryAdmin {
     const worker = async () => {
       while (next < ids.length) {
         const id = ids[next++];
-        if (await this.delivery.claimOne(id, 'operator')) outcomes.push(...(await this.dispatcher.runClaimed([id], 'operator')));
+        const leaseUntil = await this.delivery.claimOne(id, 'operator');
+        if (leaseUntil) outcomes.push(...(await this.dispatcher.runClaimed([id], 'operator', leaseUntil)));
         else elsewhere.push(id);
       }
     };

@@ -34,16 +34,17 @@ export class DeliveryDispatcher {
 
   /**
    * Attempts already-claimed payments (the sweep claims in bulk) and resolves when all are done.
-   * With `leaseUntil` (a bulk claim) each row's claim is confirmed before its turn: see holdClaim.
+   * Each row's claim is confirmed before its turn: see holdClaim.
    */
-  async runClaimed(paymentIds: string[], via: ClaimVia, leaseUntil?: Date): Promise<DeliveryOutcome[]> {
+  async runClaimed(paymentIds: string[], via: ClaimVia, leaseUntil: Date): Promise<DeliveryOutcome[]> {
     const outcomes: DeliveryOutcome[] = [];
     let next = 0;
     const worker = async () => {
       while (next < paymentIds.length) {
         const paymentId = paymentIds[next++];
-        if (leaseUntil && !(await this.delivery.holdClaim(paymentId, leaseUntil))) continue;
-        const outcome = await this.delivery.attempt(paymentId, via);
+        const held = await this.delivery.holdClaim(paymentId, leaseUntil);
+        if (!held) continue;
+        const outcome = await this.delivery.attempt(paymentId, via, held);
         outcomes.push(outcome);
         this.afterAttempt(outcome);
       }
@@ -80,9 +81,9 @@ export class DeliveryDispatcher {
 
   private async runOne(paymentId: string, via: ClaimVia): Promise<void> {
     try {
-      const claimed = await this.delivery.claimOne(paymentId, via);
-      if (!claimed) return;
-      this.afterAttempt(await this.delivery.attempt(paymentId, via));
+      const leaseUntil = await this.delivery.claimOne(paymentId, via);
+      if (!leaseUntil) return;
+      this.afterAttempt(await this.delivery.attempt(paymentId, via, leaseUntil));
     } catch (error) {
       // A database hiccup: the row is still owed and the sweep will find it.
       this.logger.error({ err: error, paymentId }, 'delivery dispatch failed');

@@ -104,16 +104,20 @@ export class DeliveryService {
     this.publishChange(tx, payment, from);
   }
 
-  /** Claims one payment for an attempt now; null when it is not claimable (done, or claimed elsewhere). */
-  async claimOne(paymentId: string, via: ClaimVia): Promise<string | null> {
+  /**
+   * Claims one payment for an attempt now and answers the claim's lease end (which identifies the
+   * claim: see holdClaim); null when it is not claimable (done, or claimed elsewhere).
+   */
+  async claimOne(paymentId: string, via: ClaimVia): Promise<Date | null> {
     const now = this.db.clock.now();
+    const leaseUntil = new Date(now.getTime() + this.settings.leaseMs);
     const fresh = via === 'dispatch' || via === 'operator' ? `or (delivery_status = 'PENDING' and delivery_attempts = 0)` : '';
     const rows: Array<{ id: string }> = await this.db.fork().execute(
       `update payments set delivery_status = 'IN_PROGRESS', delivery_next_attempt_at = ?, updated_at = ?
         where id = ? and ${CLAIMABLE} and (delivery_next_attempt_at <= ? ${fresh}) returning id`,
-      [new Date(now.getTime() + this.settings.leaseMs), now, paymentId, now],
+      [leaseUntil, now, paymentId, now],
     );
-    return rows[0]?.id ?? null;
+    return rows.length > 0 ? leaseUntil : null;
   }
 
   /**
@@ -129,20 +133,24 @@ export class DeliveryService {
   }
 
   /**
-   * Called just before attempting a row of a bulk claim. Rows wait their turn behind the
-   * concurrency limit, and with a slow Telegram the lease can run out while they wait; another
-   * worker may then have claimed the row. The lease end we wrote identifies our claim: renew it
-   * only if it is still ours, so the row is never attempted by two workers at once.
+   * Confirms that a claim is still ours and answers its lease end, renewed when less than half is
+   * left; null when it is lost. Called before a bulk-claimed row's turn (rows wait behind the
+   * concurrency limit) and again just before the message goes out (creating a link per channel
+   * against a slow Telegram can outlast a lease). A lease can only run out and be taken by another
+   * worker after it ends, and the lease end we wrote identifies our claim: so a confirmed claim
+   * is held for at least half a lease, longer than one Telegram call (config checks
+   * DELIVERY_LEASE_MS > 2 × TELEGRAM_TIMEOUT_MS), and no payment is ever messaged by two workers.
    */
-  async holdClaim(paymentId: string, leaseUntil: Date): Promise<boolean> {
+  async holdClaim(paymentId: string, leaseUntil: Date): Promise<Date | null> {
     const now = this.db.clock.now();
-    if (leaseUntil.getTime() - now.getTime() > this.settings.leaseMs / 2) return true;
+    if (leaseUntil.getTime() - now.getTime() > this.settings.leaseMs / 2) return leaseUntil;
+    const renewed = new Date(now.getTime() + this.settings.leaseMs);
     const rows: Array<{ id: string }> = await this.db.fork().execute(
       `update payments set delivery_next_attempt_at = ?, updated_at = ?
         where id = ? and delivery_status = 'IN_PROGRESS' and delivery_next_attempt_at = ? returning id`,
-      [new Date(now.getTime() + this.settings.leaseMs), now, paymentId, leaseUntil],
+      [renewed, now, paymentId, leaseUntil],
     );
-    return rows.length > 0;
+    return rows.length > 0 ? renewed : null;
   }
 
   /**
@@ -196,16 +204,17 @@ export class DeliveryService {
   }
 
   /** One attempt for a claimed payment. Never throws: every failure is recorded as an outcome. */
-  async attempt(paymentId: string, via: ClaimVia): Promise<DeliveryOutcome> {
+  async attempt(paymentId: string, via: ClaimVia, leaseUntil: Date): Promise<DeliveryOutcome> {
     const em = this.db.fork();
     const payment = await em.findOneOrFail(Payment, paymentId);
     const customer = await em.findOneOrFail(Customer, payment.customer.id);
     const plan = await em.findOneOrFail(Plan, payment.plan.id);
     const log = this.logger.child({ paymentId, via, attempt: payment.deliveryAttempts + 1 });
+    let lease = leaseUntil;
     try {
       const channels = await this.catalog.channelsOf(em, payment.bundle.id);
       const links = await this.links.ensureLinks(payment, channels);
-      if (!customer.telegramUserId) return await this.record(paymentId, via, { kind: 'awaiting', reason: 'customer has no Telegram account linked yet' });
+      if (!customer.telegramUserId) return await this.record(paymentId, via, lease, { kind: 'awaiting', reason: 'customer has no Telegram account linked yet' });
       const paidAt = payment.paidAt ?? payment.succeededAt ?? payment.createdAt;
       const text = formatDeliveryMessage({
         planName: plan.name,
@@ -213,14 +222,27 @@ export class DeliveryService {
         periodEnd: new Date(paidAt.getTime() + plan.durationDays * 86_400_000),
         links: links.map(({ link, channel }) => ({ channelTitle: channel.title, url: link.telegramInviteLink, expiresAt: link.expiresAt })),
       });
+      // The last moment to find that our claim ran out while the links were made: once sent, sent.
+      const held = await this.holdClaim(paymentId, lease);
+      if (!held) {
+        log.warn('claim lost before sending: another worker owns this delivery now');
+        return await this.currentOutcome(paymentId);
+      }
+      lease = held;
       await this.telegram.sendMessage(customer.telegramUserId, text);
       log.info({ channels: links.length }, 'delivered');
-      return await this.record(paymentId, via, { kind: 'delivered' });
+      return await this.record(paymentId, via, lease, { kind: 'delivered' });
     } catch (error) {
       const outcome = this.classify(error);
       log.warn({ err: (error as Error).message, outcome: outcome.kind }, 'delivery attempt failed');
-      return this.record(paymentId, via, outcome);
+      return this.record(paymentId, via, lease, outcome);
     }
+  }
+
+  /** The payment's delivery as it stands, for an attempt that was not ours to record. */
+  private async currentOutcome(paymentId: string): Promise<DeliveryOutcome> {
+    const payment = await this.db.fork().findOneOrFail(Payment, paymentId);
+    return { paymentId, status: payment.deliveryStatus!, attempts: payment.deliveryAttempts, reason: payment.deliveryFailureReason, retryAt: null };
   }
 
   private classify(error: unknown): FailureKind {
@@ -232,13 +254,14 @@ export class DeliveryService {
     return { kind: 'retry', reason: `unexpected: ${(error as Error).message ?? String(error)}`, retryAfterMs: null };
   }
 
-  private async record(paymentId: string, via: ClaimVia, result: FailureKind | { kind: 'delivered' }): Promise<DeliveryOutcome> {
+  private async record(paymentId: string, via: ClaimVia, lease: Date, result: FailureKind | { kind: 'delivered' }): Promise<DeliveryOutcome> {
     return this.db.transaction(async (tx) => {
       const payment = await tx.em.findOneOrFail(Payment, paymentId, { lockMode: LockMode.PESSIMISTIC_WRITE });
       const from = payment.deliveryStatus;
       const now = tx.clock.now();
-      // Our lease ran out and another worker finished first: its record stands.
-      if (from !== DeliveryStatus.IN_PROGRESS) {
+      // Our lease ran out and another worker claimed the row (its lease end is not ours) or
+      // finished it: what it records stands, ours would overwrite it.
+      if (from !== DeliveryStatus.IN_PROGRESS || payment.deliveryNextAttemptAt?.getTime() !== lease.getTime()) {
         return { paymentId, status: from!, attempts: payment.deliveryAttempts, reason: payment.deliveryFailureReason, retryAt: payment.deliveryNextAttemptAt };
       }
       payment.deliveryAttempts += 1;

@@ -2,6 +2,7 @@ import { Pool } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createPayment, must, seedCatalog } from '../support/fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
+import type { ManualClock } from '../../src/shared/clock';
 import { startFakeTelegram, type FakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
 
 const BOT_TOKEN = '123456:test-bot-token';
@@ -164,8 +165,9 @@ describe('two instances sweeping one database', () => {
   beforeAll(async () => {
     db = await createTestDatabase();
     telegram = await startFakeTelegram({ botToken: BOT_TOKEN });
-    // A short lease, so that claims expire while rows wait behind the concurrency limit.
-    const env = { DELIVERY_LEASE_MS: '1000', DELIVERY_CONCURRENCY: '8' };
+    // A short lease, so that claims expire while rows wait behind the concurrency limit (and
+    // while links are made); Telegram calls time out within half of it.
+    const env = { DELIVERY_LEASE_MS: '1000', TELEGRAM_TIMEOUT_MS: '450', DELIVERY_CONCURRENCY: '8' };
     a = await startHarness({ database: db, telegram, env });
     b = await startHarness({ database: db, telegram, env });
     pool = new Pool({ connectionString: db.url, max: 2 });
@@ -198,4 +200,54 @@ describe('two instances sweeping one database', () => {
     expect([...counts.values()].filter((n) => n !== 1)).toEqual([]);
     expect(reports[1].claimed).toBeGreaterThan(0); // B took over claims A let lapse
   }, 30_000);
+});
+
+describe('a claim that ran out', () => {
+  let h: Harness;
+  let pool: Pool;
+  beforeAll(async () => {
+    h = await startHarness({ clock: 'manual' });
+    pool = new Pool({ connectionString: h.database.url, max: 2 });
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await h?.close();
+  });
+
+  it('is not used to send: the worker that claimed the row after it delivers, once', async () => {
+    const { delivery } = h.app.services;
+    const clock = h.clock as ManualClock;
+    const cat = await seedCatalog(h);
+    const [id] = await seedOwed(pool, cat, 1, { status: 'PENDING', dueInMs: -1000 });
+
+    // Worker A claims, then stalls (a slow Telegram while making links) past its lease; worker B claims.
+    const leaseA = (await delivery.claimOne(id, 'dispatch'))!;
+    clock.advance(h.app.services.config.delivery.leaseMs + 1000);
+    const leaseB = (await delivery.claimOne(id, 'sweep'))!;
+    expect(leaseB.getTime()).toBeGreaterThan(leaseA.getTime());
+
+    const late = await delivery.attempt(id, 'dispatch', leaseA);
+    expect(late).toMatchObject({ status: 'IN_PROGRESS', retryAt: null });
+    expect(h.telegram.messagesTo(900000001)).toHaveLength(0);
+
+    expect(await delivery.attempt(id, 'sweep', leaseB)).toMatchObject({ status: 'DELIVERED', attempts: 1 });
+    expect(h.telegram.messagesTo(900000001)).toHaveLength(1);
+  });
+
+  it('cannot overwrite the record of the worker that holds the row now', async () => {
+    const { delivery } = h.app.services;
+    const clock = h.clock as ManualClock;
+    const cat = await seedCatalog(h);
+    const [id] = await seedOwed(pool, cat, 1, { status: 'PENDING', dueInMs: -1000, firstChat: 900000002 });
+    const leaseA = (await delivery.claimOne(id, 'dispatch'))!;
+    clock.advance(h.app.services.config.delivery.leaseMs + 1000);
+    const leaseB = (await delivery.claimOne(id, 'sweep'))!;
+
+    // A's attempt fails on Telegram and would record a retry (PENDING) over B's claim.
+    h.telegram.failNext('createChatInviteLink', { errorCode: 500, description: 'Internal Server Error' });
+    expect(await delivery.attempt(id, 'dispatch', leaseA)).toMatchObject({ status: 'IN_PROGRESS' });
+    const row = (await pool.query(`select delivery_status, delivery_attempts, delivery_next_attempt_at from payments where id = $1`, [id])).rows[0];
+    expect(row).toMatchObject({ delivery_status: 'IN_PROGRESS', delivery_attempts: 0 });
+    expect(row.delivery_next_attempt_at.getTime()).toBe(leaseB.getTime());
+  });
 });
