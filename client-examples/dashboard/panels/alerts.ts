@@ -5,6 +5,8 @@ import { ago, el, replaceChildren } from '../dom';
 import { actionButton, panel, type Toasts } from '../ui';
 
 const SEVERITIES: AlertSeverity[] = ['CRITICAL', 'HIGH', 'MEDIUM', 'LOW', 'INFO'];
+/** An alert storm must not grow the page without bound: the worst this many are shown. */
+const MAX_SHOWN = 100;
 const RANK = Object.fromEntries(SEVERITIES.map((s, i) => [s, SEVERITIES.length - i])) as Record<AlertSeverity, number>;
 
 /**
@@ -62,7 +64,7 @@ export class AlertsPanel {
         el('span', { class: `badge sev-${severity.toLowerCase()}`, 'data-severity': severity }, `${severity} `, el('strong', {}, this.counts.get(severity) ?? 0)),
       ),
     );
-    const sorted = [...this.alerts.values()].sort((a, b) => RANK[b.severity] - RANK[a.severity] || b.createdAt.localeCompare(a.createdAt));
+    const sorted = [...this.alerts.values()].sort((a, b) => RANK[b.severity] - RANK[a.severity] || b.createdAt.localeCompare(a.createdAt)).slice(0, MAX_SHOWN);
     replaceChildren(this.list, [
       ...sorted.map((alert) =>
         el(
@@ -81,7 +83,7 @@ export class AlertsPanel {
         ),
       ),
       sorted.length === 0 ? el('p', { class: 'empty' }, 'No open alerts.') : null,
-      this.totalOpen > sorted.length ? el('p', { class: 'more' }, `Showing ${sorted.length} of ${this.totalOpen} open alerts.`) : null,
+      Math.max(this.totalOpen, this.alerts.size) > sorted.length ? el('p', { class: 'more' }, `Showing the worst ${sorted.length} of ${Math.max(this.totalOpen, this.alerts.size)} open alerts.`) : null,
     ]);
   }
 }
