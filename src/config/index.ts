@@ -1,0 +1,106 @@
+/**
+ * The one place that reads the environment. Everything else receives a `Config`.
+ * `loadConfig` validates every variable and throws one error listing every problem.
+ * Each section is read in its feature's file; this file composes them, in the order problems are reported.
+ */
+import { accessConfig, checkDeliveryLease, deliveryConfig, emailConfig, type AccessConfig, type DeliveryConfig, type EmailConfig } from './delivery';
+import { authConfig, graphqlConfig, rateLimitConfig, type AuthConfig, type GraphqlConfig, type RateLimitConfig } from './http-auth';
+import { alertWebhookConfig, reconciliationConfig, type AlertWebhookConfig, type ReconciliationConfig } from './monitoring';
+import { captureConfig, jobsConfig, paymentsConfig, stripeConfig, type CaptureConfig, type JobsConfig, type PaymentsConfig, type StripeConfig } from './payments';
+import { ConfigError, Reader, trustProxy, validTimezone, type Env } from './reader';
+import { checkRetryLease, retriesConfig, type RetriesConfig } from './retries';
+import { telegramConfig, type TelegramConfig } from './telegram';
+
+export { ConfigError, ROLES } from './reader';
+export type { ApiKey, Role } from './reader';
+
+export interface Config {
+  env: 'development' | 'production' | 'test';
+  port: number;
+  host: string;
+  publicUrl: string;
+  logLevel: string;
+  /** undefined: run an embedded PostgreSQL under `embeddedDataDir`. */
+  databaseUrl?: string;
+  embeddedDataDir: string;
+  databasePoolMax: number;
+  agendaMongoUrl?: string;
+  stripe: StripeConfig;
+  telegram: TelegramConfig;
+  auth: AuthConfig;
+  pubsub: 'memory' | 'postgres';
+  scheduleTimezone: string;
+  /** No Stripe key in development: run against built-in fake Stripe and Telegram servers. */
+  sandbox: boolean;
+  graphql: GraphqlConfig;
+  /** The built dashboard (Vite output) served at /dashboard/; undefined: dist/dashboard in the package. */
+  dashboardDir?: string;
+  /** Express `trust proxy`: which hops may set X-Forwarded-For (decides the source IP rate limits see). */
+  trustProxy: string | number;
+  /** Per window, per instance; 0 turns a limit off. */
+  rateLimit: RateLimitConfig;
+  /** Manual capture (plans with captureMode MANUAL): when the authorization is captured. */
+  capture: CaptureConfig;
+  reconciliation: ReconciliationConfig;
+  /** Slack-compatible incoming webhook for HIGH and CRITICAL alerts; unset: no notifications. */
+  alertWebhook: AlertWebhookConfig;
+  jobs: JobsConfig;
+  payments: PaymentsConfig;
+  delivery: DeliveryConfig;
+  access: AccessConfig;
+  retries: RetriesConfig;
+  email: EmailConfig;
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const r = new Reader(env);
+  const nodeEnv = r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
+  const production = nodeEnv === 'production';
+  const stripeKey = r.str('STRIPE_SECRET_KEY');
+  const sandbox = !production && stripeKey === undefined;
+  const port = r.int('PORT', 4000, 0, 65535);
+  const host = r.str('HOST', '0.0.0.0')!;
+
+  const auth = authConfig(r, production);
+
+  const timezone = r.str('SCHEDULE_TIMEZONE', 'UTC')!;
+  if (!validTimezone(timezone)) r.problems.push(`SCHEDULE_TIMEZONE "${timezone}" is not a known IANA time zone`);
+
+  const publicUrl = r.url('PUBLIC_URL', `http://localhost:${port}`)!;
+  // Property order is read order: each reader may push a problem, and problems are listed as found.
+  const config: Config = {
+    env: nodeEnv,
+    port,
+    host,
+    publicUrl,
+    logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    databaseUrl: r.url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']),
+    embeddedDataDir: r.str('EMBEDDED_PG_DIR', '.recoup/pg')!,
+    databasePoolMax: r.int('DATABASE_POOL_MAX', 20, 2, 200),
+    agendaMongoUrl: r.url('AGENDA_MONGO_URL', undefined, ['mongodb:', 'mongodb+srv:']),
+    stripe: stripeConfig(r, production, sandbox, publicUrl),
+    telegram: telegramConfig(r, production),
+    auth,
+    pubsub: r.oneOf('PUBSUB', ['memory', 'postgres'] as const, 'memory'),
+    scheduleTimezone: timezone,
+    sandbox,
+    graphql: graphqlConfig(r, production),
+    dashboardDir: r.str('DASHBOARD_DIR'),
+    trustProxy: trustProxy(r.str('TRUST_PROXY', 'loopback, linklocal, uniquelocal')!),
+    rateLimit: rateLimitConfig(r),
+    capture: captureConfig(r),
+    reconciliation: reconciliationConfig(r),
+    alertWebhook: alertWebhookConfig(r),
+    jobs: jobsConfig(r),
+    payments: paymentsConfig(r),
+    delivery: deliveryConfig(r),
+    access: accessConfig(r),
+    retries: retriesConfig(r),
+    email: emailConfig(r),
+  };
+  // Cross-section checks come last, after every single-variable problem.
+  checkRetryLease(config.stripe, config.retries, r.problems);
+  checkDeliveryLease(config.delivery, r.problems);
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}

@@ -1,0 +1,82 @@
+/** Taking money: the Stripe client, intake of its events, manual capture, and pending-payment cleanup. */
+import type { Reader } from './reader';
+
+export interface StripeConfig {
+  secretKey: string;
+  webhookSecret: string;
+  /** Base URL override (a fake Stripe in tests and sandbox mode). */
+  apiUrl?: string;
+  maxNetworkRetries: number;
+  timeoutMs: number;
+  checkoutSuccessUrl: string;
+  checkoutCancelUrl: string;
+}
+
+export interface CaptureConfig {
+  /** delivered: once the invite links were delivered; joined: once the customer joined (access feature calls in). */
+  on: 'delivered' | 'joined';
+  sweepEvery: string;
+  maxAttempts: number;
+  backoffBaseMs: number;
+  backoffCapMs: number;
+  leaseMs: number;
+}
+
+export interface JobsConfig {
+  processEvery: string;
+  gatewayEventRetryEvery: string;
+  gatewayEventMaxAttempts: number;
+}
+
+export interface PaymentsConfig {
+  /** A pending payment older than this is stale: it is expired (and its Checkout Session too). */
+  checkoutExpiryMinutes: number;
+  cleanupCron: string;
+  cleanupBatchSize: number;
+  largeCleanupThreshold: number;
+  /** What to do with a payment that succeeds after we expired or cancelled it. */
+  latePaymentPolicy: 'honour' | 'refund';
+}
+
+/** `sandbox` (decided from STRIPE_SECRET_KEY by loadConfig) relaxes STRIPE_WEBHOOK_SECRET outside production. */
+export function stripeConfig(r: Reader, production: boolean, sandbox: boolean, publicUrl: string): StripeConfig {
+  return {
+    secretKey: r.required('STRIPE_SECRET_KEY', production, 'sk_test_sandbox'),
+    webhookSecret: r.required('STRIPE_WEBHOOK_SECRET', production || !sandbox, 'whsec_sandbox'),
+    apiUrl: r.url('STRIPE_API_URL'),
+    maxNetworkRetries: r.int('STRIPE_MAX_NETWORK_RETRIES', 2, 0, 10),
+    timeoutMs: r.int('STRIPE_TIMEOUT_MS', 20000, 100, 120000),
+    checkoutSuccessUrl: r.url('CHECKOUT_SUCCESS_URL', `${publicUrl}/checkout/success`)!,
+    checkoutCancelUrl: r.url('CHECKOUT_CANCEL_URL', `${publicUrl}/checkout/cancel`)!,
+  };
+}
+
+export function captureConfig(r: Reader): CaptureConfig {
+  return {
+    on: r.oneOf('CAPTURE_ON', ['delivered', 'joined'] as const, 'delivered'),
+    sweepEvery: r.str('CAPTURE_SWEEP_EVERY', '1 minute')!,
+    maxAttempts: r.int('CAPTURE_MAX_ATTEMPTS', 6, 1, 50),
+    backoffBaseMs: r.int('CAPTURE_BACKOFF_BASE_MS', 60_000, 10, 3_600_000),
+    backoffCapMs: r.int('CAPTURE_BACKOFF_CAP_MS', 3_600_000, 10, 86_400_000),
+    leaseMs: r.int('CAPTURE_LEASE_MS', 60_000, 1_000, 600_000),
+  };
+}
+
+/** The scheduler's poll, and the retry of Stripe events whose intake failed. */
+export function jobsConfig(r: Reader): JobsConfig {
+  return {
+    processEvery: r.str('JOBS_PROCESS_EVERY', '5 seconds')!,
+    gatewayEventRetryEvery: r.str('GATEWAY_EVENT_RETRY_EVERY', '1 minute')!,
+    gatewayEventMaxAttempts: r.int('GATEWAY_EVENT_MAX_ATTEMPTS', 10, 1, 100),
+  };
+}
+
+export function paymentsConfig(r: Reader): PaymentsConfig {
+  return {
+    checkoutExpiryMinutes: r.int('CHECKOUT_EXPIRY_MINUTES', 30, 30, 1440),
+    cleanupCron: r.str('CLEANUP_CRON', '*/15 * * * *')!,
+    cleanupBatchSize: r.int('CLEANUP_BATCH_SIZE', 500, 1, 10_000),
+    largeCleanupThreshold: r.int('LARGE_CLEANUP_THRESHOLD', 10, 1, 1_000_000),
+    latePaymentPolicy: r.oneOf('LATE_PAYMENT_POLICY', ['honour', 'refund'] as const, 'honour'),
+  };
+}
