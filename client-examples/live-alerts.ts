@@ -3,6 +3,7 @@
  * line per event; reconnects with capped exponential backoff.
  *
  *   RECOUP_URL=http://127.0.0.1:4000 RECOUP_TOKEN=<jwt> node dist/client-examples/live-alerts.js [--min-severity HIGH]
+ *   (or RECOUP_API_KEY=<key> instead of RECOUP_TOKEN)
  */
 import { print } from 'graphql';
 import { CloseCode, createClient, type Client, type Sink } from 'graphql-ws';
@@ -23,7 +24,9 @@ export type ConnectionState = 'connected' | 'disconnected';
 
 export interface WatchAlertsOptions {
   url: string;
-  token: string;
+  /** A bearer JWT, or an API key from the server's API_KEYS (which wins when both are given). */
+  token?: string;
+  apiKey?: string;
   minSeverity?: AlertSeverity;
   onAlert(alert: LiveAlert): void;
   onStatusChange?(change: StatusChange): void;
@@ -66,7 +69,7 @@ export function watchAlerts(opts: WatchAlertsOptions): AlertWatch {
   const client: Client = createClient({
     url: graphqlWsUrl(opts.url),
     webSocketImpl: WebSocket,
-    connectionParams: { authorization: `Bearer ${opts.token}` },
+    connectionParams: opts.apiKey ? { apiKey: opts.apiKey } : { authorization: `Bearer ${opts.token ?? ''}` },
     lazy: true,
     retryAttempts: opts.retryAttempts ?? 20,
     retryWait: (retries) => new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(retries, base, cap))),
@@ -121,13 +124,15 @@ export function formatChange(c: StatusChange): string {
 if (require.main === module) {
   const { values } = parseArgs({ options: { 'min-severity': { type: 'string' } }, strict: true });
   const token = process.env.RECOUP_TOKEN;
-  if (!token) {
-    console.error('error: RECOUP_TOKEN is not set (a bearer JWT with role VIEWER or above)');
+  const apiKey = process.env.RECOUP_API_KEY;
+  if (!token && !apiKey) {
+    console.error('error: set RECOUP_TOKEN (a bearer JWT with role VIEWER or above) or RECOUP_API_KEY');
     process.exit(64);
   }
   const watch = watchAlerts({
     url: process.env.RECOUP_URL ?? 'http://127.0.0.1:4000',
     token,
+    apiKey,
     minSeverity: values['min-severity']?.toUpperCase() as AlertSeverity | undefined,
     onAlert: (a) => console.log(formatAlert(a)),
     onStatusChange: (c) => console.log(formatChange(c)),

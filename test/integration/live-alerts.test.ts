@@ -2,7 +2,7 @@ import { watchAlerts, type LiveAlert, type StatusChange } from '../../client-exa
 import { AlertSeverity, AlertType } from '../../src/alerts/alert.types';
 import { createTestDatabase } from '../support/database';
 import { createPayment, seedCatalog } from '../support/fixtures';
-import { eventually, startHarness, type Harness } from '../support/harness';
+import { API_KEY, eventually, startHarness, type Harness } from '../support/harness';
 import { closedPort, cuttableProxy } from '../support/net';
 
 const raise = (h: Harness, fingerprint: string, severity = AlertSeverity.HIGH) =>
@@ -155,6 +155,18 @@ describe('live-alerts (graphql-ws subscriber) against a real server', () => {
       await before?.close();
       await after?.close();
       await database.drop();
+    }
+  });
+
+  it('watchAlerts authenticates with an API key as well as a JWT', async () => {
+    const alerts: LiveAlert[] = [];
+    const errors: unknown[] = [];
+    const watch = watchAlerts({ url: h.url, apiKey: API_KEY.key, onAlert: (a) => alerts.push(a), onError: (e) => errors.push(e) });
+    try {
+      await raiseUntilReceived(h, alerts, 'api-key');
+      expect(errors).toEqual([]);
+    } finally {
+      await watch.dispose();
     }
   });
 
