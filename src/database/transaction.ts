@@ -21,6 +21,8 @@ export const systemActor = (component: string): Actor => ({ id: `system:${compon
  */
 export class Tx {
   private readonly afterCommitHooks: Array<() => void | Promise<void>> = [];
+  /** `Entity:id` of rows this transaction has locked FOR UPDATE (see holdsLock). */
+  private readonly lockedRows = new Set<string>();
   constructor(
     readonly em: EntityManager,
     private readonly publisher: Publisher,
@@ -33,6 +35,19 @@ export class Tx {
 
   afterCommit(hook: () => void | Promise<void>): void {
     this.afterCommitHooks.push(hook);
+  }
+
+  /** Records that this transaction locked the row FOR UPDATE; the lock lasts until it ends. */
+  markLocked(entity: string, id: string): void {
+    this.lockedRows.add(`${entity}:${id}`);
+  }
+
+  /**
+   * Whether this transaction already holds the row's lock: no other transaction can have changed
+   * it since, so locking it again would only re-read what the identity map already has.
+   */
+  holdsLock(entity: string, id: string): boolean {
+    return this.lockedRows.has(`${entity}:${id}`);
   }
 
   /** @internal */

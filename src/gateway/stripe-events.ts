@@ -78,8 +78,9 @@ export class StripeEventHandler {
       case 'checkout.session.expired':
         return this.checkoutExpired(tx, object as unknown as Stripe.Checkout.Session);
       case 'payment_intent.succeeded':
+        // Applied from the event alone (no call to Stripe in between), so the payment is locked as it is found.
         return this.withPayment(tx, intentRef(object), (p) =>
-          this.sync.syncToIntent(tx, actor, p, mapPaymentIntent(object as unknown as Stripe.PaymentIntent), event.type));
+          this.sync.syncToIntent(tx, actor, p, mapPaymentIntent(object as unknown as Stripe.PaymentIntent), event.type), { lock: true });
       case 'payment_intent.payment_failed':
       case 'payment_intent.canceled':
       case 'payment_intent.amount_capturable_updated':
@@ -157,8 +158,8 @@ export class StripeEventHandler {
     return payment;
   }
 
-  private async withPayment(tx: Tx, ref: PaymentRef, work: (payment: Payment) => Promise<string>): Promise<string> {
-    const payment = (await this.sync.find(tx, ref)) ?? (await this.findThroughIntent(tx, ref));
+  private async withPayment(tx: Tx, ref: PaymentRef, work: (payment: Payment) => Promise<string>, options: { lock?: boolean } = {}): Promise<string> {
+    const payment = (await this.sync.find(tx, ref, options)) ?? (await this.findThroughIntent(tx, ref));
     if (payment) return work(payment);
     const label = ref.stripePaymentIntentId ?? ref.stripeCheckoutSessionId ?? ref.paymentId ?? 'unknown';
     await this.alerts.raise(tx, {

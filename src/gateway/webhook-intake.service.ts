@@ -46,12 +46,7 @@ export class WebhookIntake {
   async receive(incoming: IncomingEvent): Promise<IntakeResult> {
     try {
       const result = await this.db.transaction(async (tx) => {
-        await this.insertIfNew(tx, incoming);
-        const event = await tx.em.findOneOrFail(
-          GatewayEvent,
-          { gateway: incoming.gateway, eventId: incoming.eventId },
-          { lockMode: LockMode.PESSIMISTIC_WRITE },
-        );
+        const event = await this.storeAndLock(tx, incoming);
         if (event.processedAt) return { status: 'duplicate', outcome: event.outcome } as const;
         return { status: 'processed', outcome: await this.apply(tx, event) } as const;
       });
@@ -110,14 +105,20 @@ export class WebhookIntake {
     return outcome;
   }
 
-  private async insertIfNew(tx: Tx, incoming: IncomingEvent): Promise<void> {
+  /**
+   * The event's row, locked for this transaction: inserted if new, else the stored one. A concurrent
+   * delivery of the same event waits on the unique index, then finds the row the other one wrote.
+   */
+  private async storeAndLock(tx: Tx, incoming: IncomingEvent): Promise<GatewayEvent> {
     const now = tx.clock.now();
-    // A concurrent delivery of the same event waits on the unique index, then does nothing.
-    await tx.em.execute(
+    const inserted: Array<Record<string, unknown>> = await tx.em.execute(
       `insert into gateway_events (id, gateway, event_id, type, payload, received_at, attempts, created_at, updated_at)
-       values (gen_random_uuid(), ?, ?, ?, ?, ?, 0, ?, ?) on conflict (gateway, event_id) do nothing`,
+       values (gen_random_uuid(), ?, ?, ?, ?, ?, 0, ?, ?) on conflict (gateway, event_id) do nothing returning *`,
       [incoming.gateway, incoming.eventId, incoming.type, JSON.stringify(incoming.payload), now, now, now],
     );
+    // A row we just inserted is ours until commit: no need to read it back with a lock.
+    if (inserted.length > 0) return tx.em.map(GatewayEvent, inserted[0]);
+    return tx.em.findOneOrFail(GatewayEvent, { gateway: incoming.gateway, eventId: incoming.eventId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   }
 
   private async recordFailure(incoming: IncomingEvent, error: unknown): Promise<void> {
@@ -125,12 +126,7 @@ export class WebhookIntake {
     this.logger.warn({ gateway: incoming.gateway, eventId: incoming.eventId, type: incoming.type, err: message }, 'gateway event failed');
     try {
       await this.db.transaction(async (tx) => {
-        await this.insertIfNew(tx, incoming);
-        const event = await tx.em.findOneOrFail(
-          GatewayEvent,
-          { gateway: incoming.gateway, eventId: incoming.eventId },
-          { lockMode: LockMode.PESSIMISTIC_WRITE },
-        );
+        const event = await this.storeAndLock(tx, incoming);
         if (event.processedAt) return;
         event.attempts += 1;
         event.lastError = message.slice(0, 1000);

@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { Actor, Tx } from '../database/transaction';
 import type { GatewayPaymentIntent } from '../gateway/payment-gateway';
 import { isAppError } from '../shared/errors';
@@ -36,7 +37,12 @@ export interface PaymentRef {
 export class PaymentSync {
   constructor(private readonly transitions: PaymentTransitions) {}
 
-  async find(tx: Tx, ref: PaymentRef): Promise<Payment | null> {
+  /**
+   * `lock`: take the row FOR UPDATE at once, for a caller that goes straight on to change it (the
+   * transition then needs no second read). Not for a caller that asks the gateway first: the lock
+   * would be held across that call.
+   */
+  async find(tx: Tx, ref: PaymentRef, options: { lock?: boolean } = {}): Promise<Payment | null> {
     const or: Array<Record<string, string>> = [];
     if (ref.paymentId) or.push({ id: ref.paymentId });
     if (ref.stripePaymentIntentId) or.push({ stripePaymentIntentId: ref.stripePaymentIntentId });
@@ -45,7 +51,10 @@ export class PaymentSync {
     // A metadata id that is not a UUID would make Postgres reject the whole query.
     const valid = or.filter((c) => !c.id || isUuid(c.id));
     if (valid.length === 0) return null;
-    return tx.em.findOne(Payment, { $or: valid });
+    if (!options.lock) return tx.em.findOne(Payment, { $or: valid });
+    const payment = await tx.em.findOne(Payment, { $or: valid }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (payment) tx.markLocked(Payment.name, payment.id);
+    return payment;
   }
 
   attachIntent(payment: Payment, stripePaymentIntentId: string | null): void {

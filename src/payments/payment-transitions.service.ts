@@ -45,9 +45,17 @@ export class PaymentTransitions {
     this.listeners.push(listener);
   }
 
+  /**
+   * The payment, locked FOR UPDATE for the rest of the transaction. A row this transaction locked
+   * already (the webhook that found it, an earlier transition) is not read again: nobody else can
+   * have changed it, and the identity map holds our copy.
+   */
   async lock(tx: Tx, paymentId: string): Promise<Payment> {
+    const held = tx.holdsLock(Payment.name, paymentId) ? tx.em.getUnitOfWork().getById<Payment>(Payment.name, paymentId) : undefined;
+    if (held) return held;
     const payment = isUuid(paymentId) ? await tx.em.findOne(Payment, paymentId, { lockMode: LockMode.PESSIMISTIC_WRITE }) : null;
     if (!payment) throw PaymentError.notFound(paymentId);
+    tx.markLocked(Payment.name, payment.id);
     return payment;
   }
 

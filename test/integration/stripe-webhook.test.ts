@@ -110,6 +110,19 @@ describe('Stripe webhook: redelivery and ordering', () => {
     expect((await alerts()).filter((a) => a.type === 'PAYMENT_DISPUTED')).toMatchObject([{ occurrences: 1, subjectId: id }]);
   });
 
+  it('the same event delivered several times at once is applied by exactly one delivery', async () => {
+    const { id, events } = await paidPayment();
+    const success = ofType(events, 'payment_intent.succeeded');
+
+    const responses = await Promise.all(Array.from({ length: 5 }, () => deliver(success)));
+
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(responses.map((r) => r.body.status).sort()).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'processed']);
+    expect(await transitions(id)).toEqual(['PENDING->SUCCEEDED']);
+    expect(await sql(`select action from audit_entries where action like 'subscription.%' and after->>'paymentId' = ?`, [id])).toEqual([{ action: 'subscription.create' }]);
+    expect(await storedEvents()).toMatchObject([{ type: 'payment_intent.succeeded', outcome: 'PENDING -> SUCCEEDED', attempts: 1 }]);
+  });
+
   it('a failure delivered after the success leaves the payment SUCCEEDED, with no failure alert', async () => {
     const { id, intent, events } = await paidPayment();
     const earlierFailure = h.stripe.createEvent('payment_intent.payment_failed', {
