@@ -12,12 +12,17 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Attrs =
     else if (value === true) node.setAttribute(name, '');
     else if (value !== false && value !== null && value !== undefined) node.setAttribute(name, String(value));
   }
-  node.append(...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'number' ? String(c) : c)));
+  node.append(...nodes(children));
   return node;
 }
 
 export function replaceChildren(parent: Element, children: Child[]): void {
-  parent.replaceChildren(...children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'number' ? String(c) : c)));
+  parent.replaceChildren(...nodes(children));
+}
+
+/** Children as the DOM takes them: absent ones (null, undefined, false) dropped, numbers as text. */
+function nodes(children: Child[]): Array<Node | string> {
+  return children.filter((c): c is Node | string | number => c !== null && c !== undefined && c !== false).map((c) => (typeof c === 'number' ? String(c) : c));
 }
 
 /** Runs `fn` once, `waitMs` after the last call: a burst of events becomes one refresh. */
