@@ -11,6 +11,8 @@ import { TestLinkService } from './access/test-link.service';
 import { AccessQueries } from './access/access-query.service';
 import { EmailFallback } from './delivery/email-fallback.service';
 import { PersonalDataService } from './customers/personal-data.service';
+import { redactPersonalValues } from './customers/personal-data-copies';
+import { forgetOutboxUser } from './access/telegram-outbox.service';
 import { scrubGatewayEvents } from './gateway/gateway-event-scrubber';
 import { AlertService } from './alerts/alert.service';
 import { AlertSeverity, AlertType } from './alerts/alert.types';
@@ -166,6 +168,9 @@ export function createServices(infra: Infrastructure): Services {
   scheduler.define(accessExpiryJob(accessExpiry, config.access.expiryCron));
   const telegramAccess = createTelegramAccess({ config, db, telegram, intake, alerts, customers, delivery, dispatcher, scheduler, logger });
   personalData.onErase(forgetBindingTokens);
+  personalData.onErase(forgetOutboxUser);
+  // Last: the net by value, over what the hooks above left (and every free-text column).
+  personalData.onErase(redactPersonalValues);
   const testLinks = new TestLinkService(db, telegram, scheduler, logger.child({ component: 'test-links' }));
   const retention = new Retention(db, testLinks, config.access, logger.child({ component: 'retention' }));
   scheduler.define(testLinkRemovalJob(testLinks));

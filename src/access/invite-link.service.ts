@@ -67,10 +67,15 @@ export class InviteLinkService {
   }
 }
 
-/** Erasure hook: invite links keep which payment and channel they served, not who used them. */
-export async function forgetInviteLinkUsers(tx: Tx, subject: { customerId: string }): Promise<void> {
+/**
+ * Erasure hook: invite links keep which payment and channel they served, not who used them: the
+ * customer's own links, and any link (a test link, a friend's) their Telegram account used.
+ */
+export async function forgetInviteLinkUsers(tx: Tx, subject: { customerId: string; telegramUserId: string | null }): Promise<void> {
   await tx.em.execute(
-    `update invite_links set used_by_telegram_user_id = null where payment_id in (select id from payments where customer_id = ?)`,
-    [subject.customerId],
+    `update invite_links set used_by_telegram_user_id = null
+      where used_by_telegram_user_id is not null
+        and (payment_id in (select id from payments where customer_id = ?) or used_by_telegram_user_id = ?)`,
+    [subject.customerId, subject.telegramUserId ?? ''],
   );
 }

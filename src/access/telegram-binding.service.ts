@@ -127,7 +127,7 @@ export class TelegramBinding {
   }
 }
 
-/** Erasure hook: a customer's binding tokens (and who used them) go with their personal data. */
-export async function forgetBindingTokens(tx: Tx, subject: { customerId: string }): Promise<void> {
-  await tx.em.execute(`delete from telegram_binding_tokens where customer_id = ?`, [subject.customerId]);
+/** Erasure hook: a customer's binding tokens, and any token their Telegram account used, go with their personal data. */
+export async function forgetBindingTokens(tx: Tx, subject: { customerId: string; telegramUserId: string | null }): Promise<void> {
+  await tx.em.execute(`delete from telegram_binding_tokens where customer_id = ? or used_by_telegram_user_id = ?`, [subject.customerId, subject.telegramUserId ?? '']);
 }

@@ -1,5 +1,6 @@
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
+import { personalValuePattern, type ErasureSubject } from '../customers/personal-data-copies';
 import type { Database, Tx } from '../database/transaction';
 import { retryDelayMs } from '../shared/backoff';
 import type { Logger } from '../shared/logger';
@@ -145,4 +146,19 @@ export class TelegramOutbox {
       fingerprint: `${AlertType.TELEGRAM_ACTION_FAILED}:${item.id}`,
     });
   }
+}
+
+/**
+ * Erasure hook: calls still owed to or about the person (a reply to their private chat, the answer
+ * to their join request) are dropped with their Telegram id; nobody is left to receive them. A
+ * link revoke names no user and stays.
+ */
+export async function forgetOutboxUser(tx: Tx, subject: ErasureSubject): Promise<void> {
+  const pattern = personalValuePattern(subject, { name: false });
+  if (!subject.telegramUserId && !pattern) return;
+  await tx.em.execute(
+    `delete from telegram_outbox
+      where params ->> 'userId' = ? or params ->> 'chatId' = ? or (?::text is not null and params::text ~* ?)`,
+    [subject.telegramUserId ?? '', subject.telegramUserId ?? '', pattern, pattern],
+  );
 }

@@ -81,6 +81,9 @@ function expiresAt(params: Params, now: number): number {
 export interface CompleteCheckoutOptions {
   captureMethod?: 'automatic' | 'manual';
   email?: string;
+  /** The cardholder's name and phone as typed on the page (customer_details, billing_details). */
+  name?: string;
+  phone?: string;
 }
 
 /** The customer paid on the hosted page: the session completes and an authorized intent appears. */
@@ -101,12 +104,13 @@ export function completeCheckout(
     metadata: { ...(settings?.metadata ?? {}) },
     description: settings?.description,
   });
-  authorizePaymentIntent(engine, paymentIntent);
+  const email = options.email ?? session.customer_email ?? 'sandbox@example.com';
+  authorizePaymentIntent(engine, paymentIntent, options.name || options.phone || options.email ? { email, name: options.name, phone: options.phone } : undefined);
   session.status = 'complete';
   // An authorization (manual capture) is not money yet: Stripe reports the session unpaid until capture.
   session.payment_status = paymentIntent.status === 'succeeded' ? 'paid' : 'unpaid';
   session.payment_intent = paymentIntent.id;
-  session.customer_details = customerDetails(options.email ?? session.customer_email ?? 'sandbox@example.com');
+  session.customer_details = customerDetails(email, { name: options.name, phone: options.phone });
   engine.emit('checkout.session.completed', session);
   return { session, paymentIntent };
 }

@@ -73,9 +73,16 @@ export function newCheckoutSession(init: SessionInit): FakeCheckoutSession {
   };
 }
 
-export function customerDetails(email: string | null): Record<string, unknown> {
+/** What the payer typed on the hosted page; Stripe copies it to the session and the charge. */
+export interface PayerDetails {
+  email?: string | null;
+  name?: string | null;
+  phone?: string | null;
+}
+
+export function customerDetails(email: string | null, payer: PayerDetails = {}): Record<string, unknown> {
   return {
-    address: { ...NULL_ADDRESS, country: 'US' }, email, name: 'Sandbox Customer', phone: null,
+    address: { ...NULL_ADDRESS, country: 'US' }, email, name: payer.name ?? 'Sandbox Customer', phone: payer.phone ?? null,
     tax_exempt: 'none', tax_ids: [], business_name: null, individual_name: null,
   };
 }
@@ -130,7 +137,7 @@ function cardDetails(pi: FakePaymentIntent, created: number, failure?: { code: s
   return held ? { ...CARD_DETAILS, capture_before: created + AUTHORIZATION_VALIDITY_S } : CARD_DETAILS;
 }
 
-export function newCharge(pi: FakePaymentIntent, created: number, failure?: { code: string; message: string }): FakeCharge {
+export function newCharge(pi: FakePaymentIntent, created: number, failure?: { code: string; message: string }, payer: PayerDetails = {}): FakeCharge {
   const id = newId('ch_');
   const captured = !failure && pi.capture_method !== 'manual';
   return {
@@ -142,7 +149,7 @@ export function newCharge(pi: FakePaymentIntent, created: number, failure?: { co
     metadata: { ...pi.metadata },
     application: null, application_fee: null, application_fee_amount: null,
     balance_transaction: failure ? null : newId('txn_'),
-    billing_details: { address: { ...NULL_ADDRESS, country: 'US' }, email: null, name: 'Sandbox Customer', phone: null, tax_id: null },
+    billing_details: { address: { ...NULL_ADDRESS, country: 'US' }, email: payer.email ?? null, name: payer.name ?? 'Sandbox Customer', phone: payer.phone ?? null, tax_id: null },
     calculated_statement_descriptor: 'RECOUP SANDBOX', customer: pi.customer, description: pi.description ?? null,
     failure_balance_transaction: null, fraud_details: {}, on_behalf_of: null,
     outcome: {
@@ -153,7 +160,7 @@ export function newCharge(pi: FakePaymentIntent, created: number, failure?: { co
       type: failure ? 'issuer_declined' : 'authorized',
     },
     payment_method: pi.payment_method, payment_method_details: { card: cardDetails(pi, created, failure), type: 'card' },
-    receipt_email: null, receipt_number: null, receipt_url: null, review: null, shipping: null,
+    receipt_email: payer.email ?? null, receipt_number: null, receipt_url: null, review: null, shipping: null,
     source_transfer: null, statement_descriptor: null, statement_descriptor_suffix: null,
     transfer_data: null, transfer_group: null, source: null,
   };

@@ -1,6 +1,6 @@
 import type { FakeStripeEngine, ProgrammedDecline } from './fake-stripe.engine';
 import { declineMessage, FakeStripeError } from './fake-stripe.errors';
-import { newCharge, newId, newPaymentIntent } from './fake-stripe.objects';
+import { newCharge, newId, newPaymentIntent, type PayerDetails } from './fake-stripe.objects';
 import type { CaptureMethod, FakeCharge, FakePaymentIntent, Metadata, PaymentIntentStatus } from './fake-stripe.types';
 
 export interface PaymentIntentInput {
@@ -57,9 +57,9 @@ export function confirmPaymentIntent(engine: FakeStripeEngine, pi: FakePaymentIn
   return authorizePaymentIntent(engine, pi);
 }
 
-export function authorizePaymentIntent(engine: FakeStripeEngine, pi: FakePaymentIntent): FakePaymentIntent {
+export function authorizePaymentIntent(engine: FakeStripeEngine, pi: FakePaymentIntent, payer?: PayerDetails): FakePaymentIntent {
   pi.payment_method ??= newId('pm_');
-  const charge = engine.store.charges.insert(newCharge(pi, engine.now()));
+  const charge = engine.store.charges.insert(newCharge(pi, engine.now(), undefined, payer));
   pi.latest_charge = charge.id;
   pi.last_payment_error = null;
   if (pi.capture_method === 'manual') {
