@@ -28,6 +28,8 @@ export enum AlertType {
   PAYMENT_DISPUTED = 'PAYMENT_DISPUTED',
   UNMATCHED_GATEWAY_EVENT = 'UNMATCHED_GATEWAY_EVENT',
   GATEWAY_EVENT_FAILED = 'GATEWAY_EVENT_FAILED',
+  /** A webhook event's money did not fit the payment: Recoup re-read Stripe and recorded what Stripe says, or nothing. */
+  WEBHOOK_MONEY_MISMATCH = 'WEBHOOK_MONEY_MISMATCH',
   CHECKOUT_FAILED = 'CHECKOUT_FAILED',
   JOB_FAILED = 'JOB_FAILED',
   DELIVERY_FAILED = 'DELIVERY_FAILED',

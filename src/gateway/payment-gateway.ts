@@ -38,6 +38,22 @@ export interface GatewayCheckoutSession {
   paymentIntentId: string | null;
   paymentId: string | null;
   expiresAt: Date;
+  /** What the session charges (`amount_total`), null when Stripe does not say. */
+  amountTotalMinor: number | null;
+  currency: string | null;
+}
+
+/** A charge as the gateway has it now: the running refund total, and whether it is disputed. */
+export interface GatewayCharge {
+  id: string;
+  paymentIntentId: string | null;
+  amountMinor: number;
+  amountCapturedMinor: number;
+  amountRefundedMinor: number;
+  currency: string;
+  captured: boolean;
+  refunded: boolean;
+  disputed: boolean;
 }
 
 export interface CreateCheckoutInput {
@@ -121,6 +137,8 @@ export interface PaymentGateway {
   createOffSessionCharge(input: OffSessionChargeInput): Promise<GatewayPaymentIntent>;
   /** With the latest charge expanded: captureBefore, refunds and disputes are filled in. */
   retrievePaymentIntent(id: string): Promise<GatewayPaymentIntent>;
+  /** A charge as it is now, to check a webhook event's figures against. */
+  retrieveCharge(id: string): Promise<GatewayCharge>;
   /** Captures an authorized PaymentIntent in full. */
   capturePaymentIntent(id: string, idempotencyKey: string): Promise<GatewayPaymentIntent>;
   /** Cancels a PaymentIntent; for an authorization this releases the hold on the card. */

@@ -3,6 +3,7 @@ import type { Config } from '../config';
 import { toGatewayError } from './gateway.errors';
 import type {
   CreateCheckoutInput,
+  GatewayCharge,
   GatewayCheckoutSession,
   GatewayListQuery,
   GatewayPage,
@@ -13,7 +14,7 @@ import type {
   OffSessionChargeInput,
   PaymentGateway,
 } from './payment-gateway';
-import { intentInError, listParams, mapCheckoutSession, mapPaymentIntent, mapPayout, mapStoredEvent } from './stripe.mappers';
+import { intentInError, listParams, mapCharge, mapCheckoutSession, mapPaymentIntent, mapPayout, mapStoredEvent } from './stripe.mappers';
 
 export function createStripeClient(config: Config['stripe']): Stripe {
   const options: Stripe.StripeConfig = {
@@ -119,6 +120,10 @@ export class StripeGateway implements PaymentGateway {
 
   async retrievePaymentIntent(id: string): Promise<GatewayPaymentIntent> {
     return this.call(async () => mapPaymentIntent(await this.stripe.paymentIntents.retrieve(id, { expand: ['latest_charge'] })));
+  }
+
+  async retrieveCharge(id: string): Promise<GatewayCharge> {
+    return this.call(async () => mapCharge(await this.stripe.charges.retrieve(id)));
   }
 
   /** An intent Stripe says is already captured is answered as it is: the capture is done. */

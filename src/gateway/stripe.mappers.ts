@@ -1,5 +1,5 @@
 import type Stripe from 'stripe';
-import type { GatewayCheckoutSession, GatewayIntentStatus, GatewayListQuery, GatewayPaymentIntent, GatewayPayout, GatewayStoredEvent } from './payment-gateway';
+import type { GatewayCharge, GatewayCheckoutSession, GatewayIntentStatus, GatewayListQuery, GatewayPaymentIntent, GatewayPayout, GatewayStoredEvent } from './payment-gateway';
 
 export const idOf = (value: string | { id: string } | null | undefined): string | null =>
   value == null ? null : typeof value === 'string' ? value : value.id;
@@ -46,6 +46,22 @@ export function mapCheckoutSession(session: Stripe.Checkout.Session): GatewayChe
     paymentIntentId: idOf(session.payment_intent as string | { id: string } | null),
     paymentId: session.metadata?.paymentId ?? session.client_reference_id ?? null,
     expiresAt: new Date(session.expires_at * 1000),
+    amountTotalMinor: session.amount_total ?? null,
+    currency: session.currency ?? null,
+  };
+}
+
+export function mapCharge(charge: Stripe.Charge): GatewayCharge {
+  return {
+    id: charge.id,
+    paymentIntentId: idOf(charge.payment_intent as string | { id: string } | null),
+    amountMinor: charge.amount,
+    amountCapturedMinor: charge.amount_captured,
+    amountRefundedMinor: charge.amount_refunded,
+    currency: charge.currency,
+    captured: charge.captured,
+    refunded: charge.refunded,
+    disputed: charge.disputed,
   };
 }
 
