@@ -6,6 +6,7 @@ import { Migration20261122032725_subscriptions } from './Migration20261122032725
 import { Migration20261122033722_access_links_email } from './Migration20261122033722_access_links_email';
 import { Migration20261122042621_reconciliation } from './Migration20261122042621_reconciliation';
 import { Migration20261122043328_retry_queue } from './Migration20261122043328_retry_queue';
+import { Migration20261202150024_gateway_event_sanitized_paths } from './Migration20261202150024_gateway_event_sanitized_paths';
 
 /** Every migration, in order. `npm run migration:create` rewrites this file. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -16,4 +17,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261122033722_access_links_email', class: Migration20261122033722_access_links_email },
   { name: 'Migration20261122042621_reconciliation', class: Migration20261122042621_reconciliation },
   { name: 'Migration20261122043328_retry_queue', class: Migration20261122043328_retry_queue },
+  { name: 'Migration20261202150024_gateway_event_sanitized_paths', class: Migration20261202150024_gateway_event_sanitized_paths },
 ];

@@ -51,4 +51,12 @@ export class GatewayEvent extends BaseEntity {
   @Field(() => Date, { nullable: true })
   @Property({ type: 'timestamptz', nullable: true })
   nextAttemptAt: Date | null = null;
+
+  /**
+   * JSON paths whose strings held what jsonb cannot store (U+0000, a lone UTF-16 surrogate) and
+   * were stored with U+FFFD instead; `… (key)` when it was an object key. Null: stored as sent.
+   */
+  @Field(() => [String], { nullable: true })
+  @Property({ type: 'json', nullable: true })
+  sanitizedPaths: string[] | null = null;
 }

@@ -2,7 +2,9 @@ import { LockMode } from '@mikro-orm/core';
 import type { Database, Tx } from '../database/transaction';
 import type { Logger } from '../shared/logger';
 import { retryDelayMs } from '../shared/backoff';
+import { safeErrorMessage } from '../shared/safe-error';
 import { GatewayEvent } from './gateway-event.entity';
+import { describePath, sanitiseJson, wellFormed, type SanitisedPath } from './payload-sanitiser';
 
 export interface IncomingEvent {
   gateway: string;
@@ -14,7 +16,17 @@ export interface IncomingEvent {
 /** Applies one stored event inside the intake transaction and says what it did. */
 export type EventApplier = (tx: Tx, event: GatewayEvent) => Promise<string>;
 
-export type IntakeResult = { status: 'processed' | 'duplicate'; outcome: string | null };
+/**
+ * `unapplied`: stored, but a field an applier relies on could not be stored as sent (see
+ * payload-sanitiser.ts), so it was not applied and will not be retried; the failure is recorded
+ * and alerted on. A redelivery holds the same bytes, so the caller acknowledges it all the same.
+ */
+export type IntakeResult = { status: 'processed' | 'duplicate' | 'unapplied'; outcome: string | null };
+
+/** An incoming event made storable, with what had to change. */
+interface StorableEvent extends IncomingEvent {
+  sanitizedPaths: SanitisedPath[];
+}
 
 export interface IntakeHooks {
   onOutcome?(gateway: string, outcome: 'processed' | 'duplicate' | 'failed'): void;
@@ -28,6 +40,10 @@ export interface IntakeHooks {
  * DESIGN rule 2: the event row and its effect commit together, and the caller answers 2xx only
  * after that. A failure rolls the effect back, records the error on the event row in a separate
  * transaction (so the retry job can find it) and rethrows so the route answers 5xx.
+ *
+ * What arrived is always stored: strings jsonb cannot hold (U+0000, lone surrogates) are stored as
+ * U+FFFD and the changed paths recorded on the row. Changed free text is applied as usual; a changed
+ * id, type, status, currency, metadata value or key is not applied, and fails the event for good.
  */
 export class WebhookIntake {
   private readonly appliers = new Map<string, EventApplier>();
@@ -43,20 +59,44 @@ export class WebhookIntake {
     this.appliers.set(gateway, applier);
   }
 
-  async receive(incoming: IncomingEvent): Promise<IntakeResult> {
+  async receive(received: IncomingEvent): Promise<IntakeResult> {
+    const incoming = storable(received);
+    const reliedOn = incoming.sanitizedPaths.filter((p) => p.reliedOn);
+    if (incoming.sanitizedPaths.length > 0) {
+      this.logger.warn(
+        { gateway: incoming.gateway, eventId: incoming.eventId, type: incoming.type, sanitizedPaths: incoming.sanitizedPaths.map(describePath), applied: reliedOn.length === 0 },
+        'gateway event held characters jsonb cannot store; stored with U+FFFD in their place',
+      );
+    }
     try {
-      const result = await this.db.transaction(async (tx) => {
+      const result: IntakeResult = await this.db.transaction(async (tx) => {
         const event = await this.storeAndLock(tx, incoming);
-        if (event.processedAt) return { status: 'duplicate', outcome: event.outcome } as const;
-        return { status: 'processed', outcome: await this.apply(tx, event) } as const;
+        if (event.processedAt) return { status: 'duplicate', outcome: event.outcome };
+        if (reliedOn.length > 0) return { status: 'unapplied', outcome: await this.refuse(tx, event, reliedOn) };
+        return { status: 'processed', outcome: await this.apply(tx, event) };
       });
-      this.hooks.onOutcome?.(incoming.gateway, result.status);
+      this.hooks.onOutcome?.(incoming.gateway, result.status === 'unapplied' ? 'failed' : result.status);
       return result;
     } catch (error) {
       this.hooks.onOutcome?.(incoming.gateway, 'failed');
       await this.recordFailure(incoming, error);
       throw error;
     }
+  }
+
+  /**
+   * An event whose ids, types, statuses or metadata did not survive storage: applying it would act
+   * on a guessed value. It fails at once, visibly (lastError, the gave-up alert) and for good: every
+   * redelivery and retry would hold the same bytes. A redelivery of it changes nothing more.
+   */
+  private async refuse(tx: Tx, event: GatewayEvent, reliedOn: SanitisedPath[]): Promise<string> {
+    if (event.attempts > 0 && event.nextAttemptAt === null && event.lastError) return event.lastError;
+    const fields = reliedOn.map(describePath).join(', ');
+    event.attempts += 1;
+    event.lastError = `not applied: ${fields} could not be stored as sent (a NUL character or a lone UTF-16 surrogate, stored as U+FFFD); Recoup will not act on a guessed value, and will not retry. Check the event at the gateway.`.slice(0, 1000);
+    event.nextAttemptAt = null;
+    await this.hooks.onGaveUp?.(tx, event);
+    return event.lastError;
   }
 
   /** Re-applies failed events whose next attempt is due. Bounded; safe on several instances. */
@@ -109,28 +149,36 @@ export class WebhookIntake {
    * The event's row, locked for this transaction: inserted if new, else the stored one. A concurrent
    * delivery of the same event waits on the unique index, then finds the row the other one wrote.
    */
-  private async storeAndLock(tx: Tx, incoming: IncomingEvent): Promise<GatewayEvent> {
+  private async storeAndLock(tx: Tx, incoming: StorableEvent): Promise<GatewayEvent> {
     const now = tx.clock.now();
+    const sanitized = incoming.sanitizedPaths.length > 0 ? JSON.stringify(incoming.sanitizedPaths.map(describePath)) : null;
     const inserted: Array<Record<string, unknown>> = await tx.em.execute(
-      `insert into gateway_events (id, gateway, event_id, type, payload, received_at, attempts, created_at, updated_at)
-       values (gen_random_uuid(), ?, ?, ?, ?, ?, 0, ?, ?) on conflict (gateway, event_id) do nothing returning *`,
-      [incoming.gateway, incoming.eventId, incoming.type, JSON.stringify(incoming.payload), now, now, now],
+      `insert into gateway_events (id, gateway, event_id, type, payload, sanitized_paths, received_at, attempts, created_at, updated_at)
+       values (gen_random_uuid(), ?, ?, ?, ?, ?::jsonb, ?, 0, ?, ?) on conflict (gateway, event_id) do nothing returning *`,
+      [incoming.gateway, incoming.eventId, incoming.type, JSON.stringify(incoming.payload), sanitized, now, now, now],
     );
     // A row we just inserted is ours until commit: no need to read it back with a lock.
     if (inserted.length > 0) return tx.em.map(GatewayEvent, inserted[0]);
     return tx.em.findOneOrFail(GatewayEvent, { gateway: incoming.gateway, eventId: incoming.eventId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   }
 
-  private async recordFailure(incoming: IncomingEvent, error: unknown): Promise<void> {
-    const message = error instanceof Error ? error.message : String(error);
-    this.logger.warn({ gateway: incoming.gateway, eventId: incoming.eventId, type: incoming.type, err: message }, 'gateway event failed');
+  /**
+   * The message stored as lastError (and shown in the gave-up alert) is the safe one: a database
+   * error's message carries its statement with the payload inlined, customers' names and emails.
+   */
+  private async recordFailure(failed: StorableEvent | GatewayEvent, error: unknown): Promise<void> {
+    const incoming = failed instanceof GatewayEvent ? storable(failed) : failed;
+    const message = safeErrorMessage(error);
+    this.logger.warn({ gateway: incoming.gateway, eventId: incoming.eventId, type: incoming.type, err: error }, 'gateway event failed');
     try {
       await this.db.transaction(async (tx) => {
         const event = await this.storeAndLock(tx, incoming);
         if (event.processedAt) return;
         event.attempts += 1;
         event.lastError = message.slice(0, 1000);
-        const spent = event.attempts >= this.maxAttempts;
+        // One that cannot be applied as sent is not retried either (receive() refuses it anyway).
+        const unapplicable = incoming.sanitizedPaths.some((p) => p.reliedOn);
+        const spent = unapplicable || event.attempts >= this.maxAttempts;
         event.nextAttemptAt = spent ? null : new Date(tx.clock.now().getTime() + retryDelayMs(event.attempts));
         if (spent) await this.hooks.onGaveUp?.(tx, event);
       });
@@ -139,4 +187,10 @@ export class WebhookIntake {
       this.logger.error({ err: recordError, eventId: incoming.eventId }, 'could not record gateway event failure');
     }
   }
+}
+
+/** The event with every string jsonb (and text) cannot hold replaced, and the paths that changed. */
+function storable(incoming: IncomingEvent): StorableEvent {
+  const { value, paths } = sanitiseJson(incoming.payload);
+  return { gateway: incoming.gateway, eventId: wellFormed(incoming.eventId), type: wellFormed(incoming.type), payload: value, sanitizedPaths: paths };
 }

@@ -8,6 +8,8 @@ import type { Metrics } from './metrics';
  * POST /webhooks/stripe. The signature is checked on the exact bytes received (so this route
  * parses its own raw body), then the event and its effect are committed, and only then 200.
  * 400: bad signature or body (Stripe should not retry); 500: anything else (Stripe retries).
+ * An event stored but not applicable as sent (see WebhookIntake) answers 200 `unapplied`: it
+ * failed for good and raised an alert; a redelivery would hold the same bytes.
  */
 export function stripeWebhookRouter(deps: { verifier: StripeWebhookVerifier; intake: WebhookIntake; metrics: Metrics; logger: Logger }): Router {
   const router = express.Router();

@@ -1,16 +1,40 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import { safeErrorMessage, serializeError, serializeErrorFields } from './safe-error';
 
 export type { Logger };
 
-/** Structured JSON logs. Secrets and raw bodies are redacted by path as a second line of defence. */
-export function createLogger(level: string, base: Record<string, unknown> = {}): Logger {
-  return pino({
+/**
+ * Structured JSON logs. Secrets and raw bodies are redacted by path as a second line of defence.
+ * Errors, under `err` or any other field, are written by serializeError: class, code, a message
+ * with SQL statements taken out, stack frames; never a driver's sql, parameters or query (which
+ * carry webhook payloads: customers' names and emails). A log call with an error and no message
+ * gets the safe message, not pino's default of error.message.
+ */
+export function createLogger(level: string, base: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service: 'recoup', ...base },
     redact: {
       paths: ['*.authorization', '*.Authorization', '*.secret', '*.token', 'req.headers', 'body', 'rawBody'],
       censor: '[redacted]',
     },
+    serializers: { err: serializeError, error: serializeError },
+    formatters: { log: (fields) => serializeErrorFields(fields) },
+    hooks: {
+      logMethod(args, method) {
+        const [first, ...rest] = args as unknown[];
+        if (first instanceof Error) {
+          const message = typeof rest[0] === 'string' ? rest.shift() : safeErrorMessage(first);
+          return method.apply(this, [{ err: first }, message, ...rest] as Parameters<typeof method>);
+        }
+        const err = first !== null && typeof first === 'object' ? (first as { err?: unknown }).err : undefined;
+        if (err instanceof Error && rest.length === 0 && (first as { msg?: unknown }).msg === undefined) {
+          return method.apply(this, [first, safeErrorMessage(err)] as Parameters<typeof method>);
+        }
+        return method.apply(this, args);
+      },
+    },
     timestamp: pino.stdTimeFunctions.isoTime,
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

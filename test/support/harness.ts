@@ -7,7 +7,7 @@ import { loadConfig } from '../../src/config';
 import { startFakeStripe, type FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
 import { ManualClock, systemClock, type Clock } from '../../src/shared/clock';
 import { startFakeTelegram, type FakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
-import { createLogger } from '../../src/shared/logger';
+import { createLogger, type Logger } from '../../src/shared/logger';
 import { createTestDatabase, truncateAll, type TestDatabase } from './database';
 
 export const JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';
@@ -49,6 +49,8 @@ export interface HarnessOptions {
   stripe?: FakeStripe;
   telegram?: FakeTelegram;
   startJobs?: boolean;
+  /** The app's logger (default: one at TEST_LOG_LEVEL, silent unless set), e.g. to read what it logs. */
+  logger?: Logger;
 }
 
 export async function signToken(sub: string, role: string, secret = JWT_SECRET, expiresIn = '1h'): Promise<string> {
@@ -83,7 +85,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     JOBS_PROCESS_EVERY: '1 second',
     ...options.env,
   });
-  const app = await startApp({ config, databaseUrl: database.url, clock, logger: createLogger(config.logLevel), startJobs: options.startJobs ?? false });
+  const app = await startApp({ config, databaseUrl: database.url, clock, logger: options.logger ?? createLogger(config.logLevel), startJobs: options.startJobs ?? false });
   stripe.setWebhookUrl(`${app.url}/webhooks/stripe`);
   const tokens = {
     admin: await signToken('alice-admin', 'ADMIN'),
