@@ -71,8 +71,9 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
   const app = createExpressApp(services, new StripeWebhookVerifier(stripe, config.stripe.webhookSecret));
   const schema = await buildAppSchema(pubsub);
   const authenticate = createAuthenticator(config.auth);
-  const graphql = await mountGraphql({ schema, services, authenticate, httpServer });
-  app.use('/graphql', ...customerRateLimit(config.rateLimit, authenticate), ...graphql.middleware);
+  const rateLimit = customerRateLimit(config.rateLimit, authenticate);
+  const graphql = await mountGraphql({ schema, services, authenticate, httpServer, rateLimit });
+  app.use('/graphql', ...rateLimit.middleware, ...graphql.middleware);
   finishExpressApp(app, services);
   httpServer.on('request', app);
   await new Promise<void>((resolve, reject) => {

@@ -12,6 +12,10 @@ export interface AuthConfig {
 export interface GraphqlConfig {
   maxDepth: number;
   maxComplexity: number;
+  /** Fields selected once fragments are expanded. */
+  maxFields: number;
+  /** Lexical tokens in one document: parsing stops there. */
+  maxTokens: number;
   introspection: boolean;
 }
 
@@ -40,6 +44,8 @@ export function graphqlConfig(r: Reader, production: boolean): GraphqlConfig {
   return {
     maxDepth: r.int('GRAPHQL_MAX_DEPTH', 10, 2, 50),
     maxComplexity: r.int('GRAPHQL_MAX_COMPLEXITY', 1000, 10, 100000),
+    maxFields: r.int('GRAPHQL_MAX_FIELDS', 2000, 10, 100000),
+    maxTokens: r.int('GRAPHQL_MAX_TOKENS', 10000, 100, 1_000_000),
     introspection: r.bool('GRAPHQL_INTROSPECTION', !production),
   };
 }

@@ -12,6 +12,8 @@ export interface Principal {
   /** JWT `sub` (operator or customer id) or the API key's name. */
   subject: string;
   role: PrincipalRole;
+  /** When the credentials stop being valid (a JWT's `exp`); API keys do not expire. */
+  expiresAt?: Date;
 }
 
 /** Each staff role includes the ones below it. Customers are a separate axis. */
@@ -69,7 +71,8 @@ export function createAuthenticator(auth: Config['auth']): Authenticator {
     if (!claims.sub || !role || !['ADMIN', 'OPERATOR', 'VIEWER', 'CUSTOMER'].includes(role)) {
       throw AppError.unauthenticated('Token needs a sub and a role of ADMIN, OPERATOR, VIEWER or CUSTOMER');
     }
-    return { kind: role === 'CUSTOMER' ? 'customer' : 'operator', subject: claims.sub, role };
+    const expiresAt = typeof claims.exp === 'number' ? new Date(claims.exp * 1000) : undefined;
+    return { kind: role === 'CUSTOMER' ? 'customer' : 'operator', subject: claims.sub, role, expiresAt };
   };
 }
 

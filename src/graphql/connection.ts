@@ -45,9 +45,16 @@ export function ConnectionType<T extends object>(node: ClassType<T>, name: strin
   return ConnectionClass;
 }
 
-/** Lists cost their page size times what each node asks for. */
-export const connectionComplexity = ({ args, childComplexity }: { args: { first?: number }; childComplexity: number }): number =>
-  (args.first ?? 20) * Math.max(1, childComplexity);
+/**
+ * Lists cost their page size times what each node asks for. A page size out of range is refused when
+ * the field resolves, which can be after its siblings have run: it is counted as the largest page, so
+ * a bad argument can never lower the bill (a negative `first` once cancelled out everything else).
+ */
+export const connectionComplexity = ({ args, childComplexity }: { args: { first?: unknown }; childComplexity: number }): number => {
+  const first = args.first ?? 20;
+  const pageSize = typeof first === 'number' && Number.isInteger(first) && first >= 1 && first <= 100 ? first : 100;
+  return pageSize * Math.max(1, childComplexity);
+};
 
 const encodeCursor = (createdAt: Date, id: string): string => Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
 

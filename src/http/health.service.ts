@@ -50,7 +50,21 @@ export class HealthService {
     return { ok: database.ok && scheduler.ok, database, scheduler };
   }
 
-  async report(): Promise<SystemHealthReport> {
+  private inFlight: Promise<SystemHealthReport> | null = null;
+
+  /**
+   * Callers that overlap share one check: an operation that asks for systemHealth under 300 aliases,
+   * or many dashboards at once, costs Telegram one getMe, not one each. Nothing is kept after it
+   * answers, so the next request sees the state as it is then.
+   */
+  report(): Promise<SystemHealthReport> {
+    this.inFlight ??= this.check().finally(() => {
+      this.inFlight = null;
+    });
+    return this.inFlight;
+  }
+
+  private async check(): Promise<SystemHealthReport> {
     const [ready, telegram] = await Promise.all([this.readiness(), this.checkTelegram()]);
     const jobs = ready.scheduler.ok ? await this.deps.scheduler.status().catch(() => []) : [];
     return {

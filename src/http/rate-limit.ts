@@ -1,7 +1,7 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import { ipKeyGenerator, rateLimit, type Options } from 'express-rate-limit';
+import { ipKeyGenerator, MemoryStore, rateLimit, type Options } from 'express-rate-limit';
 import type { Config } from '../config';
-import type { Authenticator } from '../graphql/auth';
+import type { Authenticator, Principal } from '../graphql/auth';
 
 /**
  * Rate limits on the public routes, with express-rate-limit. Counters live in each instance's
@@ -35,18 +35,33 @@ export function webhookRateLimit(settings: Config['rateLimit']): RequestHandler 
   return rateLimit({ ...common(settings, settings.webhookMax, '/webhooks'), keyGenerator: sourceIp });
 }
 
+/** Who a GraphQL operation counts against: a customer, a source IP, or (staff) nobody. */
+export function customerRateKey(principal: Principal | null, ip: string): string | null {
+  if (!principal) return `ip:${ipKeyGenerator(ip)}`;
+  return principal.role === 'CUSTOMER' ? `customer:${principal.subject}` : null;
+}
+
+export interface CustomerRateLimit {
+  /** For /graphql over HTTP. */
+  middleware: RequestHandler[];
+  /** One operation over WebSocket: false once the key has spent its budget. Same counters as HTTP. */
+  allow(key: string | null): Promise<boolean>;
+}
+
 /**
  * GraphQL as customers use it: a request with a customer token counts against that customer; one
  * without valid credentials counts against its source IP. Staff credentials are not limited here
- * (they are few, known, and have depth and complexity limits).
+ * (they are few, known, and have depth and complexity limits). HTTP requests and WebSocket
+ * operations draw on the same budget, so opening a socket is no way around it.
  */
-export function customerRateLimit(settings: Config['rateLimit'], authenticate: Authenticator): RequestHandler[] {
-  if (settings.customerMax === 0) return [passThrough];
+export function customerRateLimit(settings: Config['rateLimit'], authenticate: Authenticator): CustomerRateLimit {
+  if (settings.customerMax === 0) return { middleware: [passThrough], allow: async () => true };
+  const store = new MemoryStore();
   const identify = async (req: Request, res: Response, next: NextFunction) => {
     let key: string | null;
     try {
       const principal = await authenticate({ authorization: req.header('authorization'), apiKey: req.header('x-api-key') });
-      key = !principal ? sourceIp(req) : principal.role === 'CUSTOMER' ? `customer:${principal.subject}` : null;
+      key = customerRateKey(principal, req.ip ?? req.socket.remoteAddress ?? 'unknown');
     } catch {
       key = sourceIp(req);
     }
@@ -55,8 +70,16 @@ export function customerRateLimit(settings: Config['rateLimit'], authenticate: A
   };
   const limiter = rateLimit({
     ...common(settings, settings.customerMax, '/graphql'),
+    store,
     skip: (_req, res) => !res.locals.rateLimitKey,
     keyGenerator: (_req, res) => String(res.locals.rateLimitKey),
   });
-  return [identify, limiter];
+  return {
+    middleware: [identify, limiter],
+    allow: async (key) => {
+      if (!key) return true;
+      const { totalHits } = await store.increment(key);
+      return totalHits <= settings.customerMax;
+    },
+  };
 }
