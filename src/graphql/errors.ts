@@ -1,3 +1,4 @@
+import { DriverException } from '@mikro-orm/core';
 import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
@@ -8,6 +9,19 @@ function unwrap(error: unknown): unknown {
   let current = error;
   while (current instanceof GraphQLError && current.originalError) current = current.originalError;
   return current;
+}
+
+/**
+ * PostgreSQL's data exceptions (SQLSTATE class 22: "1" where a uuid belongs, an integer out of
+ * range, a date that does not exist) come from a value the request sent: the transaction they
+ * abort is rolled back whole, and the client is told which kind of value was refused.
+ * https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+function refusedValue(error: unknown): string | null {
+  if (!(error instanceof DriverException) || typeof error.code !== 'string' || !error.code.startsWith('22')) return null;
+  // The driver's own text ("invalid input syntax for type uuid: \"1\""), without the statement MikroORM puts before it.
+  const text = error.message.split(' - ').at(-1) ?? '';
+  return `A value in the request is not valid here: ${text.slice(0, 200)}`;
 }
 
 /**
@@ -29,8 +43,15 @@ export function createErrorFormatter(logger: Logger) {
         extensions: { code: 'BAD_USER_INPUT', problems: problems.map((p) => ({ field: p.property, messages: Object.values(p.constraints ?? {}) })) },
       };
     }
+    const refused = refusedValue(original);
+    if (refused) return { message: refused, path: formatted.path, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT' } };
     const code = formatted.extensions?.code;
     if (code && code !== 'INTERNAL_SERVER_ERROR') return formatted;
+    // Apollo and graphql-js describe a request they cannot run as sent (a persisted query of an
+    // unknown version, variables that do not coerce) with errors that carry no code and wrap nothing.
+    if (original instanceof GraphQLError && !formatted.path) {
+      return { message: formatted.message, locations: formatted.locations, extensions: { code: 'BAD_REQUEST' } };
+    }
     logger.error({ err: original, path: formatted.path }, 'unexpected error in a GraphQL operation');
     return { message: 'Internal error', path: formatted.path, locations: formatted.locations, extensions: { code: 'INTERNAL' } };
   };
