@@ -35,7 +35,8 @@ const RETURNING = `returning id, kind, params, attempts`;
 /**
  * Telegram calls decided while handling an update (replies, link revokes, join decisions): queued
  * in the update's transaction, attempted right after commit, and retried by the outbox job with
- * backoff until done or a bounded number of attempts is spent (then an Alert). DESIGN rules 1, 3, 5.
+ * backoff until done or a bounded number of attempts is spent (then an Alert). Each pending call is a
+ * row (the table, not the job, is the source of truth), claimed with SKIP LOCKED and a lease.
  */
 export class TelegramOutbox {
   private readonly inFlight = new Set<Promise<void>>();

@@ -37,7 +37,7 @@ export interface IntakeHooks {
 }
 
 /**
- * DESIGN rule 2: the event row and its effect commit together, and the caller answers 2xx only
+ * The event row and its effect commit together, and the caller answers 2xx only
  * after that. A failure rolls the effect back, records the error on the event row in a separate
  * transaction (so the retry job can find it) and rethrows so the route answers 5xx.
  *

@@ -308,7 +308,7 @@ describe('fake Stripe', () => {
   });
 
   it('shapes every object with all the fields of Stripe\'s own examples', async () => {
-    const fixtures = JSON.parse(readFileSync(resolve(__dirname, '../../../shared/fixtures/stripe/fixtures3.json'), 'utf8')) as {
+    const fixtures = JSON.parse(readFileSync(resolve(__dirname, '../fixtures/stripe/fixtures3.json'), 'utf8')) as {
       resources: Record<string, Record<string, unknown>>;
     };
     const session = await stripe.checkout.sessions.create(checkoutParams());

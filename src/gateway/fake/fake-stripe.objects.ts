@@ -15,7 +15,7 @@ import type {
 
 /**
  * Factories for the objects the fake answers with. Every top-level field of Stripe's own example
- * objects (shared/fixtures/stripe/fixtures3.json) is present, with the values a test-mode card
+ * objects (test/fixtures/stripe/fixtures3.json) is present, with the values a test-mode card
  * payment really has rather than the fixture's placeholder values (test/unit checks the key sets).
  */
 
