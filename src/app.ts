@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from './config';
+import { resolveLogFormat, type Config } from './config';
 import { migrateDatabase } from './database/migrate';
 import { openOrm } from './database/orm';
 import { createStripeClient, StripeGateway } from './gateway/stripe.gateway';
@@ -44,7 +44,7 @@ function gatewayMode(config: Config): 'LIVE' | 'TEST' | 'SANDBOX' {
 export async function startApp(options: AppOptions): Promise<RecoupApp> {
   const { config, databaseUrl } = options;
   const clock = options.clock ?? systemClock;
-  const logger = options.logger ?? createLogger(config.logLevel);
+  const logger = options.logger ?? createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat));
 
   await migrateDatabase(databaseUrl);
   const orm = await openOrm(databaseUrl, config.databasePoolMax);
@@ -58,7 +58,8 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
     backend: config.agendaMongoUrl ? { kind: 'mongo', url: config.agendaMongoUrl } : { kind: 'postgres', connectionString: databaseUrl },
     timezone: config.scheduleTimezone,
     processEvery: config.jobs.processEvery,
-    logger: logger.child({ component: 'scheduler' }),
+    // The Scheduler labels its own lines (component: 'scheduler'); a child here too wrote the key twice.
+    logger,
     onJobRun: (name, outcome, ms) => {
       metrics.jobRuns.inc({ job: name, outcome });
       metrics.jobDuration.observe({ job: name }, ms / 1000);

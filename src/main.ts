@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { startApp, type RecoupApp } from './app';
-import { ConfigError, loadConfig, type Config } from './config';
+import { ConfigError, loadConfig, resolveLogFormat, type Config } from './config';
 import { startEmbeddedPostgres } from './database/embedded';
 import { startFakeStripe } from './gateway/fake/fake-stripe.server';
 import { createLogger, type Logger } from './shared/logger';
@@ -44,7 +44,7 @@ function withDevCredentials(config: Config, logger: Logger): Config {
 
 async function main(): Promise<void> {
   let config = loadConfig();
-  const logger = createLogger(config.logLevel);
+  const logger = createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat));
   const closers: Closer[] = [];
   const running: { app?: RecoupApp } = {};
 

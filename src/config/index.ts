@@ -20,6 +20,8 @@ export interface Config {
   host: string;
   publicUrl: string;
   logLevel: string;
+  /** LOG_FORMAT: json, pretty, or auto (pretty when stdout is a terminal); resolveLogFormat decides. */
+  logFormat: 'json' | 'pretty' | 'auto';
   /** undefined: run an embedded PostgreSQL under `embeddedDataDir`. */
   databaseUrl?: string;
   embeddedDataDir: string;
@@ -74,6 +76,7 @@ export function loadConfig(env: Env = process.env): Config {
     host,
     publicUrl,
     logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    logFormat: r.oneOf('LOG_FORMAT', ['json', 'pretty', 'auto'] as const, 'auto'),
     databaseUrl: r.url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']),
     embeddedDataDir: r.str('EMBEDDED_PG_DIR', '.recoup/pg')!,
     databasePoolMax: r.int('DATABASE_POOL_MAX', 20, 2, 200),
@@ -103,4 +106,13 @@ export function loadConfig(env: Env = process.env): Config {
   checkDeliveryLease(config.delivery, r.problems);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
+}
+
+/**
+ * What the logger writes: LOG_FORMAT=json or pretty as set; auto is readable lines when stdout is a
+ * terminal (a person is watching) and JSON otherwise (a container, a pipe, a log collector).
+ */
+export function resolveLogFormat(setting: Config['logFormat'], stdoutIsTTY: boolean = Boolean(process.stdout.isTTY)): 'json' | 'pretty' {
+  if (setting !== 'auto') return setting;
+  return stdoutIsTTY ? 'pretty' : 'json';
 }

@@ -1,7 +1,11 @@
 import pino, { type DestinationStream, type Logger } from 'pino';
+import pinoPretty from 'pino-pretty';
 import { safeErrorMessage, serializeError, serializeErrorFields } from './safe-error';
 
 export type { Logger };
+
+/** json: one JSON object a line, for machines. pretty: a readable line, for people at a terminal. */
+export type LogFormat = 'json' | 'pretty';
 
 /**
  * Structured JSON logs. Secrets and raw bodies are redacted by path as a second line of defence.
@@ -9,8 +13,13 @@ export type { Logger };
  * with SQL statements taken out, stack frames; never a driver's sql, parameters or query (which
  * carry webhook payloads: customers' names and emails). A log call with an error and no message
  * gets the safe message, not pino's default of error.message.
+ *
+ * `format` is decided by the caller (config's LOG_FORMAT, see resolveLogFormat): pretty lines go
+ * through pino-pretty as a synchronous stream in this process, not a worker transport, so a test or
+ * a short-lived CLI that exits right after logging loses no line. Redaction and error
+ * serialisation happen before either format is written.
  */
-export function createLogger(level: string, base: Record<string, unknown> = {}, destination?: DestinationStream): Logger {
+export function createLogger(level: string, base: Record<string, unknown> = {}, destination?: DestinationStream, format: LogFormat = 'json'): Logger {
   const options: pino.LoggerOptions = {
     level,
     base: { service: 'recoup', ...base },
@@ -36,5 +45,19 @@ export function createLogger(level: string, base: Record<string, unknown> = {}, 
     },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
+  if (format === 'pretty') return pino(options, prettyStream(destination));
   return destination ? pino(options, destination) : pino(options);
+}
+
+function prettyStream(destination: DestinationStream | undefined): DestinationStream {
+  return pinoPretty({
+    destination: destination ?? 1,
+    sync: true,
+    // Colours only on our own stdout (pino-pretty checks it is a colour terminal); never into a given stream.
+    ...(destination ? { colorize: false } : {}),
+    translateTime: 'SYS:HH:MM:ss.l',
+    // "INFO: scheduler: scheduler started": the component leads the message instead of a field line.
+    messageFormat: '{if component}{component}: {end}{msg}',
+    ignore: 'pid,hostname,service,component',
+  });
 }

@@ -18,7 +18,7 @@ import 'reflect-metadata';
 import os from 'node:os';
 import { Pool } from 'pg';
 import { startApp, type RecoupApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
+import { loadConfig, resolveLogFormat } from '../../src/config';
 import { systemActor } from '../../src/database/transaction';
 import { startFakeStripe, type FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
 import { Payment } from '../../src/payments/payment.entity';
@@ -188,7 +188,7 @@ async function main(): Promise<number> {
       TELEGRAM_API_URL: 'http://127.0.0.1:9',
       AUTH_JWT_SECRET: 'bench-secret-that-is-at-least-32-characters',
     });
-    const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel), startJobs: false });
+    const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: false });
     cleanups.unshift(() => app.stop());
     const pool = new Pool({ connectionString: database.url, max: 4 });
     cleanups.unshift(() => pool.end());

@@ -17,7 +17,7 @@ import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { Pool } from 'pg';
 import { startApp, type RecoupApp } from '../../src/app';
-import { loadConfig, type Config } from '../../src/config';
+import { loadConfig, resolveLogFormat, type Config } from '../../src/config';
 import { systemActor } from '../../src/database/transaction';
 import { FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
 import { createLogger } from '../../src/shared/logger';
@@ -153,7 +153,7 @@ async function main(): Promise<number> {
     const next = <T>() => new Promise<T>((resolve, reject) => world.once('message', resolve).once('error', reject));
     const { telegramUrl } = await next<{ telegramUrl: string }>();
     const config = benchConfig(database.url, telegramUrl);
-    const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel), startJobs: false });
+    const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: false });
     cleanups.unshift(() => app.stop());
     const pool = new Pool({ connectionString: database.url, max: 2 });
     cleanups.unshift(() => pool.end());

@@ -10,6 +10,7 @@
 import 'reflect-metadata';
 import { Pool } from 'pg';
 import { startApp } from '../../src/app';
+import { resolveLogFormat } from '../../src/config';
 import { createLogger } from '../../src/shared/logger';
 import { startFakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
 import { benchConfig, benchDatabase, envInt, seedCatalog, seedPayments, BOT_TOKEN, type Stop } from './delivery.bench';
@@ -26,7 +27,7 @@ async function main(): Promise<number> {
     const config = benchConfig(database.url, telegram.url);
     const pool = new Pool({ connectionString: database.url, max: 2 });
     cleanups.unshift(() => pool.end());
-    const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel), startJobs: false });
+    const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: false });
     cleanups.unshift(() => app.stop());
 
     // Paid, delivered customers whose 30-day period ended yesterday.

@@ -33,6 +33,7 @@ import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { AlertSeverity, AlertType } from '../../src/alerts/alert.types';
 import { startApp, type RecoupApp } from '../../src/app';
+import { resolveLogFormat } from '../../src/config';
 import { createLogger } from '../../src/shared/logger';
 import { benchConfig, envInt, percentile } from './delivery.bench';
 import { benchDatabase, type Stop } from './bench-database';
@@ -167,7 +168,7 @@ async function main(): Promise<number> {
     cleanups.unshift(database.stop);
     // No Telegram or Stripe traffic here: alerts only. The scheduler stays off (no job polling in the loop).
     const config = benchConfig(database.url, 'http://127.0.0.1:9');
-    const app: RecoupApp = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel), startJobs: false });
+    const app: RecoupApp = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: false });
     cleanups.unshift(() => app.stop());
     const token = await new SignJWT({ role: 'VIEWER' })
       .setProtectedHeader({ alg: 'HS256' })

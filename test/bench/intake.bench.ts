@@ -18,7 +18,7 @@ import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Pool } from 'pg';
 import { startApp, type RecoupApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
+import { loadConfig, resolveLogFormat } from '../../src/config';
 import { systemActor } from '../../src/database/transaction';
 import { startFakeStripe } from '../../src/gateway/fake/fake-stripe.server';
 import { createLogger } from '../../src/shared/logger';
@@ -161,7 +161,7 @@ async function main(): Promise<number> {
       RATE_LIMIT_WEBHOOK_MAX: '0',
       ...(process.env.DATABASE_POOL_MAX ? { DATABASE_POOL_MAX: process.env.DATABASE_POOL_MAX } : {}),
     });
-    const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel), startJobs: false });
+    const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: false });
     cleanups.unshift(() => app.stop());
     const pool = new Pool({ connectionString: database.url, max: config.databasePoolMax });
     cleanups.unshift(() => pool.end());

@@ -14,7 +14,7 @@
  */
 import 'reflect-metadata';
 import { startApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
+import { loadConfig, resolveLogFormat } from '../../src/config';
 import { FindingType } from '../../src/reconciliation/reconciliation-finding.entity';
 import { ManualClock } from '../../src/shared/clock';
 import { createLogger } from '../../src/shared/logger';
@@ -73,7 +73,7 @@ async function main(): Promise<number> {
       RECONCILIATION_MAX_RPS: process.env.RECONCILIATION_MAX_RPS ?? String(FAKE_LIMIT),
       RECONCILIATION_CONCURRENCY: process.env.RECONCILIATION_CONCURRENCY ?? '4',
     });
-    const app = await startApp({ config, databaseUrl: database.url, clock, logger: createLogger(config.logLevel), startJobs: false });
+    const app = await startApp({ config, databaseUrl: database.url, clock, logger: createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: false });
     cleanups.unshift(() => app.stop());
     await stripe.send({ kind: 'setWebhookUrl', url: `${app.url}/webhooks/stripe` });
 

@@ -10,6 +10,7 @@ import 'reflect-metadata';
 import os from 'node:os';
 import { Pool } from 'pg';
 import { startApp } from '../../src/app';
+import { resolveLogFormat } from '../../src/config';
 import { createLogger } from '../../src/shared/logger';
 import { startFakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
 import { benchConfig, benchDatabase, envInt, seedCatalog, seedPayments, BOT_TOKEN, type Stop } from './delivery.bench';
@@ -27,14 +28,14 @@ async function main(): Promise<number> {
     cleanups.unshift(() => pool.end());
 
     // The process that "crashed": it migrated, took the payments and died before delivering any.
-    const before = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel), startJobs: false });
+    const before = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: false });
     await seedPayments(pool, await seedCatalog(before), count, true);
     await before.stop();
     console.log(`recovery bench: ${count} paid, undelivered payments; concurrency ${config.delivery.concurrency}, ${os.cpus().length} CPUs`);
 
     const restarted = Date.now();
     const cpu = process.cpuUsage();
-    const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel), startJobs: true });
+    const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: true });
     cleanups.unshift(() => app.stop());
     const upMs = Date.now() - restarted;
     let delivered = 0;

@@ -13,7 +13,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { startApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
+import { loadConfig, resolveLogFormat } from '../../src/config';
 import { systemActor } from '../../src/database/transaction';
 import type { RunSummary } from '../../src/retries/retry-processor';
 import { createLogger } from '../../src/shared/logger';
@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     STRIPE_SECRET_KEY: 'sk_test_bench', STRIPE_WEBHOOK_SECRET: 'whsec_bench', STRIPE_API_URL: stripe.url, STRIPE_MAX_NETWORK_RETRIES: '0',
     TELEGRAM_BOT_TOKEN: '1:bench', TELEGRAM_API_URL: telegram.url, DATABASE_POOL_MAX: String(CONCURRENCY + 8), RETRY_CONCURRENCY: String(CONCURRENCY), RETRY_BATCH_SIZE: String(BATCH),
   });
-  const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel), startJobs: false });
+  const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: false });
   try {
     console.log(`seeding ${JOBS} due retry jobs…`);
     await seed(app);

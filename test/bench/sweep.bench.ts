@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import { startApp, type RecoupApp } from '../../src/app';
 import { claimDueSql } from '../../src/delivery/delivery.service';
+import { resolveLogFormat } from '../../src/config';
 import { createLogger } from '../../src/shared/logger';
 import { benchConfig, benchDatabase, envInt, percentile, seedCatalog, type Stop } from './delivery.bench';
 
@@ -75,7 +76,7 @@ async function table(total: number, cleanups: Stop[]): Promise<Table> {
   const database = await benchDatabase();
   cleanups.unshift(database.stop);
   const config = benchConfig(database.url, 'http://127.0.0.1:9');
-  const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel), startJobs: false });
+  const app = await startApp({ config, databaseUrl: database.url, logger: createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: false });
   cleanups.unshift(() => app.stop());
   const pool = new Pool({ connectionString: database.url, max: 2 });
   cleanups.unshift(() => pool.end());

@@ -3,7 +3,7 @@ import { createClient, type Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
 import { startApp, type RecoupApp } from '../../src/app';
-import { loadConfig } from '../../src/config';
+import { loadConfig, resolveLogFormat } from '../../src/config';
 import { startFakeStripe, type FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
 import { ManualClock, systemClock, type Clock } from '../../src/shared/clock';
 import { startFakeTelegram, type FakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
@@ -85,7 +85,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     JOBS_PROCESS_EVERY: '1 second',
     ...options.env,
   });
-  const app = await startApp({ config, databaseUrl: database.url, clock, logger: options.logger ?? createLogger(config.logLevel), startJobs: options.startJobs ?? false });
+  const app = await startApp({ config, databaseUrl: database.url, clock, logger: options.logger ?? createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: options.startJobs ?? false });
   stripe.setWebhookUrl(`${app.url}/webhooks/stripe`);
   const tokens = {
     admin: await signToken('alice-admin', 'ADMIN'),
