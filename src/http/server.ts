@@ -2,6 +2,7 @@ import express, { type Express, type NextFunction, type Request, type Response }
 import { randomUUID } from 'node:crypto';
 import type { Services } from '../services';
 import type { StripeWebhookVerifier } from '../gateway/stripe-webhook';
+import { sandboxCheckoutPagesRouter } from './checkout-pages.route';
 import { dashboardRouter } from './dashboard.route';
 import { webhookRateLimit } from './rate-limit';
 import { stripeWebhookRouter } from './stripe-webhook.route';
@@ -48,6 +49,8 @@ export function createExpressApp(services: Services, verifier: StripeWebhookVeri
     res.status(ready.ok ? 200 : 503).json(ready);
   });
   app.use(dashboardRouter(services.config.dashboardDir));
+  // Where the sandbox's fake Checkout returns the buyer; outside the sandbox the operator's URLs are used.
+  if (services.config.sandbox) app.use(sandboxCheckoutPagesRouter());
   app.get('/metrics', async (_req, res) => {
     res.setHeader('content-type', services.metrics.registry.contentType);
     res.send(await services.metrics.render());
