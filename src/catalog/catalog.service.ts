@@ -11,11 +11,35 @@ export interface ChannelFields { telegramChatId?: string; title?: string; requir
 export interface BundleFields { name?: string; description?: string | null; active?: boolean; channelIds?: string[] }
 export interface PlanFields { bundleId?: string; name?: string; amountMinor?: number; currency?: string; durationDays?: number; captureMode?: CaptureMode; active?: boolean }
 
+type CatalogKind = 'channel' | 'bundle' | 'plan';
+
+/** Fields a new row must be given, and fields no row may be without (the columns are NOT NULL). */
+const NEEDED_TO_CREATE: Record<CatalogKind, string[]> = {
+  channel: ['telegramChatId', 'title'],
+  bundle: ['name'],
+  plan: ['bundleId', 'name', 'amountMinor', 'currency', 'durationDays'],
+};
+const NEVER_NULL: Record<CatalogKind, string[]> = {
+  channel: [...NEEDED_TO_CREATE.channel, 'requiresApproval'],
+  bundle: [...NEEDED_TO_CREATE.bundle, 'active'],
+  plan: [...NEEDED_TO_CREATE.plan, 'captureMode', 'active'],
+};
+
+/** A create without a required field, or an update that clears one, is the caller's error, named, before any SQL. */
+function assertComplete(kind: CatalogKind, fields: object, creating: boolean): void {
+  const values = fields as Record<string, unknown>;
+  const missing = creating ? NEEDED_TO_CREATE[kind].filter((key) => values[key] === undefined || values[key] === null) : [];
+  const cleared = NEVER_NULL[kind].filter((key) => values[key] === null && !missing.includes(key));
+  if (missing.length > 0) throw AppError.badInput(`A new ${kind} needs ${missing.join(', ')}`, { fields: missing });
+  if (cleared.length > 0) throw AppError.badInput(`${cleared.join(', ')} cannot be null`, { fields: cleared });
+}
+
 /** Channels, bundles and plans. Every change is audited. */
 export class CatalogService {
   constructor(private readonly db: Database) {}
 
   async saveChannel(actor: Actor, id: string | null, fields: ChannelFields): Promise<Channel> {
+    assertComplete('channel', fields, !id);
     return this.db.transaction(async (tx) => {
       if (fields.telegramChatId) await this.assertChatIdFree(tx, fields.telegramChatId, id);
       const channel = id ? await this.require(tx.em, Channel, id) : tx.em.create(Channel, { telegramChatId: fields.telegramChatId!, title: fields.title! });
@@ -24,6 +48,7 @@ export class CatalogService {
   }
 
   async saveBundle(actor: Actor, id: string | null, fields: BundleFields): Promise<Bundle> {
+    assertComplete('bundle', fields, !id);
     return this.db.transaction(async (tx) => {
       const bundle = id ? await this.require(tx.em, Bundle, id, ['channels']) : tx.em.create(Bundle, { name: fields.name! });
       const { channelIds, ...rest } = fields;
@@ -38,6 +63,7 @@ export class CatalogService {
   }
 
   async savePlan(actor: Actor, id: string | null, fields: PlanFields): Promise<Plan> {
+    assertComplete('plan', fields, !id);
     return this.db.transaction(async (tx) => {
       const { bundleId, ...rest } = fields;
       const bundle = bundleId ? await this.require(tx.em, Bundle, bundleId) : null;

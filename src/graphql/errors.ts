@@ -17,11 +17,18 @@ function unwrap(error: unknown): unknown {
  * abort is rolled back whole, and the client is told which kind of value was refused.
  * https://www.postgresql.org/docs/current/errcodes-appendix.html
  */
-function refusedValue(error: unknown): string | null {
-  if (!(error instanceof DriverException) || typeof error.code !== 'string' || !error.code.startsWith('22')) return null;
-  // The driver's own text ("invalid input syntax for type uuid: \"1\""), without the statement MikroORM puts before it.
-  const text = error.message.split(' - ').at(-1) ?? '';
-  return `A value in the request is not valid here: ${text.slice(0, 200)}`;
+function refusedValue(error: unknown): { code: string; message: string } | null {
+  if (!(error instanceof DriverException) || typeof error.code !== 'string') return null;
+  if (error.code.startsWith('22')) {
+    // The driver's own text ("invalid input syntax for type uuid: \"1\""), without the statement MikroORM puts before it.
+    const text = error.message.split(' - ').at(-1) ?? '';
+    return { code: 'BAD_USER_INPUT', message: `A value in the request is not valid here: ${text.slice(0, 200)}` };
+  }
+  // Integrity constraints (class 23) are a last line: services check what they can first and name
+  // the field. Whatever still reaches the database is refused whole, its transaction rolled back.
+  if (error.code === '23505') return { code: 'CONFLICT', message: 'This conflicts with a record that already exists' };
+  if (error.code.startsWith('23')) return { code: 'BAD_USER_INPUT', message: 'The request leaves out or contradicts a required value' };
+  return null;
 }
 
 /**
@@ -44,7 +51,11 @@ export function createErrorFormatter(logger: Logger) {
       };
     }
     const refused = refusedValue(original);
-    if (refused) return { message: refused, path: formatted.path, locations: formatted.locations, extensions: { code: 'BAD_USER_INPUT' } };
+    if (refused) {
+      // Logged all the same: a value our own code computed could also be what the database refused.
+      logger.warn({ err: original, path: formatted.path, code: refused.code }, 'the database refused a value in a GraphQL operation');
+      return { message: refused.message, path: formatted.path, locations: formatted.locations, extensions: { code: refused.code } };
+    }
     const code = formatted.extensions?.code;
     if (code && code !== 'INTERNAL_SERVER_ERROR') return formatted;
     // Apollo and graphql-js describe a request they cannot run as sent (a persisted query of an
