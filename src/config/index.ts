@@ -3,6 +3,7 @@
  * `loadConfig` validates every variable and throws one error listing every problem.
  * Each section is read in its feature's file; this file composes them, in the order problems are reported.
  */
+import { databaseUrl } from './database';
 import { accessConfig, checkDeliveryLease, deliveryConfig, emailConfig, type AccessConfig, type DeliveryConfig, type EmailConfig } from './delivery';
 import { authConfig, graphqlConfig, rateLimitConfig, type AuthConfig, type GraphqlConfig, type RateLimitConfig } from './http-auth';
 import { alertWebhookConfig, reconciliationConfig, type AlertWebhookConfig, type ReconciliationConfig } from './monitoring';
@@ -22,7 +23,7 @@ export interface Config {
   logLevel: string;
   /** LOG_FORMAT: json, pretty, or auto (pretty when stdout is a terminal); resolveLogFormat decides. */
   logFormat: 'json' | 'pretty' | 'auto';
-  /** undefined: run an embedded PostgreSQL under `embeddedDataDir`. */
+  /** undefined: run an embedded PostgreSQL under `embeddedDataDir` (never in production: there it is required). */
   databaseUrl?: string;
   embeddedDataDir: string;
   databasePoolMax: number;
@@ -54,8 +55,9 @@ export interface Config {
   email: EmailConfig;
 }
 
-export function loadConfig(env: Env = process.env): Config {
-  const r = new Reader(env);
+/** `read`: filled with the name of every variable asked for (tests compare it with `.env.example`). */
+export function loadConfig(env: Env = process.env, read?: Set<string>): Config {
+  const r = new Reader(env, read);
   const nodeEnv = r.oneOf('NODE_ENV', ['development', 'production', 'test'] as const, 'development');
   const production = nodeEnv === 'production';
   const stripeKey = r.str('STRIPE_SECRET_KEY');
@@ -77,7 +79,7 @@ export function loadConfig(env: Env = process.env): Config {
     publicUrl,
     logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     logFormat: r.oneOf('LOG_FORMAT', ['json', 'pretty', 'auto'] as const, 'auto'),
-    databaseUrl: r.url('DATABASE_URL', undefined, ['postgres:', 'postgresql:']),
+    databaseUrl: databaseUrl(r, production),
     embeddedDataDir: r.str('EMBEDDED_PG_DIR', '.recoup/pg')!,
     databasePoolMax: r.int('DATABASE_POOL_MAX', 20, 2, 200),
     agendaMongoUrl: r.url('AGENDA_MONGO_URL', undefined, ['mongodb:', 'mongodb+srv:']),

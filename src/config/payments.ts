@@ -40,8 +40,10 @@ export interface PaymentsConfig {
 
 /** `sandbox` (decided from STRIPE_SECRET_KEY by loadConfig) relaxes STRIPE_WEBHOOK_SECRET outside production. */
 export function stripeConfig(r: Reader, production: boolean, sandbox: boolean, publicUrl: string): StripeConfig {
+  const secretKey = r.required('STRIPE_SECRET_KEY', production, 'sk_test_sandbox');
+  checkLiveKey(r, production, r.str('STRIPE_SECRET_KEY'));
   return {
-    secretKey: r.required('STRIPE_SECRET_KEY', production, 'sk_test_sandbox'),
+    secretKey,
     webhookSecret: r.required('STRIPE_WEBHOOK_SECRET', production || !sandbox, 'whsec_sandbox'),
     apiUrl: r.url('STRIPE_API_URL'),
     maxNetworkRetries: r.int('STRIPE_MAX_NETWORK_RETRIES', 2, 0, 10),
@@ -49,6 +51,14 @@ export function stripeConfig(r: Reader, production: boolean, sandbox: boolean, p
     checkoutSuccessUrl: r.url('CHECKOUT_SUCCESS_URL', `${publicUrl}/checkout/success`)!,
     checkoutCancelUrl: r.url('CHECKOUT_CANCEL_URL', `${publicUrl}/checkout/cancel`)!,
   };
+}
+
+/** In production a test-mode key (sk_test_, rk_test_) takes no real money: refused unless STRIPE_ALLOW_TEST_KEYS=true (a staging run). */
+function checkLiveKey(r: Reader, production: boolean, key: string | undefined): void {
+  const allowTestKeys = r.bool('STRIPE_ALLOW_TEST_KEYS', false);
+  if (production && key !== undefined && /^[sr]k_test_/.test(key) && !allowTestKeys) {
+    r.problems.push(`STRIPE_SECRET_KEY is a test-mode key (${key.slice(0, 8)}…) and NODE_ENV is production; use a live key, or set STRIPE_ALLOW_TEST_KEYS=true`);
+  }
 }
 
 export function captureConfig(r: Reader): CaptureConfig {

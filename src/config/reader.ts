@@ -15,9 +15,14 @@ export interface ApiKey {
 
 export class Reader {
   readonly problems: string[] = [];
-  constructor(private readonly env: Env) {}
+  /** `read`: every variable name asked for is added (so a test can check `.env.example` lists them all). */
+  constructor(
+    private readonly env: Env,
+    private readonly read?: Set<string>,
+  ) {}
 
   str(name: string, fallback?: string): string | undefined {
+    this.read?.add(name);
     const value = this.env[name]?.trim();
     return value === undefined || value === '' ? fallback : value;
   }

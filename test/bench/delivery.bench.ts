@@ -44,6 +44,8 @@ export function benchConfig(databaseUrl: string, telegramUrl: string, env: Recor
     LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'silent',
     DATABASE_URL: databaseUrl,
     STRIPE_SECRET_KEY: 'sk_test_bench',
+    // Production settings against the fake Stripe: a test-mode key is allowed on purpose.
+    STRIPE_ALLOW_TEST_KEYS: 'true',
     STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
     STRIPE_API_URL: 'http://127.0.0.1:9',
     TELEGRAM_BOT_TOKEN: BOT_TOKEN,

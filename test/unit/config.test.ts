@@ -1,0 +1,251 @@
+/**
+ * loadConfig's validation rules, one by one, with the message the operator sees. ConfigError lists
+ * every problem at once; each test asserts its own problem is in that list.
+ */
+import { ConfigError, loadConfig } from '../../src/config';
+import type { Env } from '../../src/config/reader';
+
+/** A production environment with every required value set and valid. */
+const PRODUCTION: Env = {
+  NODE_ENV: 'production',
+  DATABASE_URL: 'postgres://recoup@127.0.0.1:5432/recoup',
+  STRIPE_SECRET_KEY: 'sk_live_0123456789',
+  STRIPE_WEBHOOK_SECRET: 'whsec_0123456789',
+  TELEGRAM_BOT_TOKEN: '123456:ABCDEF',
+  TELEGRAM_WEBHOOK_SECRET: 'secret-token',
+  API_KEYS: 'ops:ADMIN:0123456789abcdef0123',
+};
+
+function problems(env: Env): string[] {
+  try {
+    loadConfig(env);
+    return [];
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    return error.problems;
+  }
+}
+
+/** The one problem `env` (on top of a valid development or production environment) causes. */
+function problem(env: Env, base: Env = {}): string {
+  const found = problems({ ...base, ...env });
+  expect(found).toHaveLength(1);
+  return found[0] as string;
+}
+
+describe('loadConfig', () => {
+  describe('valid environments', () => {
+    it('loads an empty environment as development in sandbox mode with an embedded database', () => {
+      const config = loadConfig({});
+      expect(config).toMatchObject({ env: 'development', sandbox: true, databaseUrl: undefined, port: 4000 });
+      expect(config.graphql.introspection).toBe(true);
+    });
+
+    it('loads a complete production environment, with introspection off', () => {
+      const config = loadConfig(PRODUCTION);
+      expect(config).toMatchObject({ env: 'production', sandbox: false, databaseUrl: PRODUCTION.DATABASE_URL });
+      expect(config.graphql.introspection).toBe(false);
+    });
+  });
+
+  describe('reader.ts: single variables', () => {
+    it('an integer out of range', () => {
+      expect(problem({ PORT: '70000' })).toBe('PORT must be an integer from 0 to 65535 (got "70000")');
+    });
+
+    it('an integer that is not one', () => {
+      expect(problem({ DATABASE_POOL_MAX: '2.5' })).toBe('DATABASE_POOL_MAX must be an integer from 2 to 200 (got "2.5")');
+    });
+
+    it('a value not in the allowed list', () => {
+      expect(problem({ NODE_ENV: 'staging' })).toBe('NODE_ENV must be one of development, production, test (got "staging")');
+      expect(problem({ LOG_LEVEL: 'loud' })).toBe('LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")');
+    });
+
+    it('a URL that does not parse, or has the wrong protocol', () => {
+      expect(problem({ PUBLIC_URL: 'not a url' })).toBe('PUBLIC_URL must be a http: or https: URL');
+      expect(problem({ DATABASE_URL: 'mysql://db/recoup' })).toBe('DATABASE_URL must be a postgres: or postgresql: URL');
+      expect(problem({ AGENDA_MONGO_URL: 'postgres://db' })).toBe('AGENDA_MONGO_URL must be a mongodb: or mongodb+srv: URL');
+    });
+
+    it('a boolean that is not one', () => {
+      expect(problem({ GRAPHQL_INTROSPECTION: 'maybe' })).toBe('GRAPHQL_INTROSPECTION must be true or false (got "maybe")');
+    });
+
+    it('blank values count as unset, and URLs lose a trailing slash', () => {
+      const config = loadConfig({ PORT: '  ', PUBLIC_URL: 'https://recoup.example.com/' });
+      expect(config.port).toBe(4000);
+      expect(config.publicUrl).toBe('https://recoup.example.com');
+    });
+
+    it('an unknown time zone', () => {
+      expect(problem({ SCHEDULE_TIMEZONE: 'Mars/Olympus' })).toBe('SCHEDULE_TIMEZONE "Mars/Olympus" is not a known IANA time zone');
+    });
+
+    it('TRUST_PROXY: a hop count is a number, anything else is passed to express as is', () => {
+      expect(loadConfig({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+      expect(loadConfig({ TRUST_PROXY: '10.0.0.0/8' }).trustProxy).toBe('10.0.0.0/8');
+    });
+  });
+
+  describe('http-auth.ts', () => {
+    it('production needs some way to authenticate', () => {
+      expect(problem({ API_KEYS: undefined }, PRODUCTION)).toBe('AUTH_JWT_SECRET, AUTH_JWKS_URL or API_KEYS is required in production');
+      expect(problems({ ...PRODUCTION, API_KEYS: undefined, AUTH_JWKS_URL: 'https://issuer.example.com/jwks.json' })).toEqual([]);
+    });
+
+    it('a JWT secret shorter than 32 characters', () => {
+      expect(problem({ AUTH_JWT_SECRET: 'short' })).toBe('AUTH_JWT_SECRET must be at least 32 characters');
+    });
+
+    it('an API_KEYS entry that is not name:ROLE:key', () => {
+      expect(problem({ API_KEYS: 'ops:ROOT:0123456789abcdef0123' })).toBe('API_KEYS entry 1 must be name:ROLE:key with ROLE one of ADMIN, OPERATOR, VIEWER');
+    });
+
+    it('an API key shorter than 16 characters', () => {
+      expect(problem({ API_KEYS: 'a:VIEWER:0123456789abcdef,b:OPERATOR:short' })).toBe('API_KEYS entry "b" must have a key of at least 16 characters');
+    });
+
+    it('GraphQL and rate limits are bounded', () => {
+      expect(problem({ GRAPHQL_MAX_DEPTH: '1' })).toBe('GRAPHQL_MAX_DEPTH must be an integer from 2 to 50 (got "1")');
+      expect(problem({ RATE_LIMIT_WINDOW_SECONDS: '0' })).toBe('RATE_LIMIT_WINDOW_SECONDS must be an integer from 1 to 3600 (got "0")');
+    });
+  });
+
+  describe('payments.ts', () => {
+    it('production needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET', () => {
+      expect(problems({ ...PRODUCTION, STRIPE_SECRET_KEY: undefined, STRIPE_WEBHOOK_SECRET: undefined })).toEqual(['STRIPE_SECRET_KEY is required', 'STRIPE_WEBHOOK_SECRET is required']);
+    });
+
+    it('outside production a Stripe key without its webhook secret is a problem (no sandbox to fall back on)', () => {
+      expect(problem({ STRIPE_SECRET_KEY: 'sk_test_0123456789' })).toBe('STRIPE_WEBHOOK_SECRET is required');
+      expect(loadConfig({ STRIPE_SECRET_KEY: 'sk_test_0123456789', STRIPE_WEBHOOK_SECRET: 'whsec_x' }).sandbox).toBe(false);
+    });
+
+    it('production refuses test-mode keys (sk_test_, rk_test_)', () => {
+      expect(problem({ STRIPE_SECRET_KEY: 'sk_test_0123456789' }, PRODUCTION)).toBe(
+        'STRIPE_SECRET_KEY is a test-mode key (sk_test_…) and NODE_ENV is production; use a live key, or set STRIPE_ALLOW_TEST_KEYS=true',
+      );
+      expect(problem({ STRIPE_SECRET_KEY: 'rk_test_0123456789' }, PRODUCTION)).toBe(
+        'STRIPE_SECRET_KEY is a test-mode key (rk_test_…) and NODE_ENV is production; use a live key, or set STRIPE_ALLOW_TEST_KEYS=true',
+      );
+    });
+
+    it('STRIPE_ALLOW_TEST_KEYS=true lets a test key through in production; live and restricted live keys always pass', () => {
+      expect(loadConfig({ ...PRODUCTION, STRIPE_SECRET_KEY: 'sk_test_0123456789', STRIPE_ALLOW_TEST_KEYS: 'true' }).stripe.secretKey).toBe('sk_test_0123456789');
+      expect(problems({ ...PRODUCTION, STRIPE_SECRET_KEY: 'rk_live_0123456789' })).toEqual([]);
+      expect(problem({ STRIPE_ALLOW_TEST_KEYS: 'sometimes' })).toBe('STRIPE_ALLOW_TEST_KEYS must be true or false (got "sometimes")');
+    });
+
+    it('test keys are fine outside production', () => {
+      expect(problems({ NODE_ENV: 'test', STRIPE_SECRET_KEY: 'sk_test_0123456789', STRIPE_WEBHOOK_SECRET: 'whsec_x' })).toEqual([]);
+    });
+
+    it('checkout expiry within what Stripe allows (30 to 1440 minutes)', () => {
+      expect(problem({ CHECKOUT_EXPIRY_MINUTES: '10' })).toBe('CHECKOUT_EXPIRY_MINUTES must be an integer from 30 to 1440 (got "10")');
+    });
+
+    it('a late payment policy and capture trigger from their lists', () => {
+      expect(problem({ LATE_PAYMENT_POLICY: 'keep' })).toBe('LATE_PAYMENT_POLICY must be one of honour, refund (got "keep")');
+      expect(problem({ CAPTURE_ON: 'paid' })).toBe('CAPTURE_ON must be one of delivered, joined (got "paid")');
+    });
+  });
+
+  describe('database (index.ts, database.ts)', () => {
+    it('production needs DATABASE_URL: no embedded PostgreSQL there', () => {
+      expect(problem({ DATABASE_URL: undefined }, PRODUCTION)).toBe('DATABASE_URL is required in production (the embedded PostgreSQL is for development and tests only)');
+    });
+
+    it('outside production an unset DATABASE_URL means the embedded PostgreSQL', () => {
+      expect(loadConfig({ NODE_ENV: 'test' }).databaseUrl).toBeUndefined();
+    });
+  });
+
+  describe('delivery.ts', () => {
+    it('the delivery lease must exceed two Telegram timeouts', () => {
+      expect(problem({ DELIVERY_LEASE_MS: '20000' })).toBe('DELIVERY_LEASE_MS must exceed 2 × TELEGRAM_TIMEOUT_MS = 20000');
+      expect(problem({ TELEGRAM_TIMEOUT_MS: '20000' })).toBe('DELIVERY_LEASE_MS must exceed 2 × TELEGRAM_TIMEOUT_MS = 40000');
+    });
+
+    it('SMTP_URL must be smtp: or smtps:', () => {
+      expect(problem({ SMTP_URL: 'https://mail.example.com' })).toBe('SMTP_URL must be a smtp: or smtps: URL');
+    });
+
+    it('invite links live at most 24 hours', () => {
+      expect(problem({ INVITE_LINK_TTL_HOURS: '48' })).toBe('INVITE_LINK_TTL_HOURS must be an integer from 1 to 24 (got "48")');
+    });
+  });
+
+  describe('retries.ts', () => {
+    it('the retry lease must outlast one charge with the SDK retries', () => {
+      expect(problem({ RETRY_LEASE_MS: '60000' })).toBe('RETRY_LEASE_MS must exceed STRIPE_TIMEOUT_MS × (STRIPE_MAX_NETWORK_RETRIES + 1) = 60000');
+      expect(problem({ STRIPE_MAX_NETWORK_RETRIES: '10' })).toBe('RETRY_LEASE_MS must exceed STRIPE_TIMEOUT_MS × (STRIPE_MAX_NETWORK_RETRIES + 1) = 220000');
+    });
+
+    it('jitter is at most 50 %', () => {
+      expect(problem({ RETRY_JITTER_PERCENT: '80' })).toBe('RETRY_JITTER_PERCENT must be an integer from 0 to 50 (got "80")');
+    });
+  });
+
+  describe('telegram.ts', () => {
+    it('production needs TELEGRAM_BOT_TOKEN', () => {
+      expect(problem({ TELEGRAM_BOT_TOKEN: undefined }, PRODUCTION)).toBe('TELEGRAM_BOT_TOKEN is required');
+    });
+
+    it('production in webhook mode needs TELEGRAM_WEBHOOK_SECRET; polling and off do not', () => {
+      expect(problem({ TELEGRAM_WEBHOOK_SECRET: undefined }, PRODUCTION)).toBe('TELEGRAM_WEBHOOK_SECRET is required');
+      expect(problems({ ...PRODUCTION, TELEGRAM_WEBHOOK_SECRET: undefined, TELEGRAM_UPDATES_MODE: 'polling' })).toEqual([]);
+      expect(problems({ ...PRODUCTION, TELEGRAM_WEBHOOK_SECRET: undefined, TELEGRAM_UPDATES_MODE: 'off' })).toEqual([]);
+    });
+
+    it('the webhook secret is what Telegram accepts as secret_token', () => {
+      expect(problem({ TELEGRAM_WEBHOOK_SECRET: 'not allowed!' })).toBe('TELEGRAM_WEBHOOK_SECRET must be 1-256 characters of A-Z, a-z, 0-9, _ and -');
+    });
+
+    it('a webhook URL needs the secret', () => {
+      expect(problem({ TELEGRAM_WEBHOOK_URL: 'https://recoup.example.com/webhooks/telegram' })).toBe('TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET');
+    });
+
+    it('a bot username is a Telegram username (a leading @ is dropped)', () => {
+      expect(problem({ TELEGRAM_BOT_USERNAME: 'bot' })).toBe('TELEGRAM_BOT_USERNAME must be a Telegram username (5-32 of A-Z, a-z, 0-9, _)');
+      expect(loadConfig({ TELEGRAM_BOT_USERNAME: '@recoup_bot' }).telegram.botUsername).toBe('recoup_bot');
+    });
+
+    it('an updates mode from its list', () => {
+      expect(problem({ TELEGRAM_UPDATES_MODE: 'push' })).toBe('TELEGRAM_UPDATES_MODE must be one of webhook, polling, off (got "push")');
+    });
+  });
+
+  describe('monitoring.ts', () => {
+    it('authorizations are released before they expire', () => {
+      expect(problem({ NO_SHOW_RELEASE_AFTER_HOURS: '168' })).toBe(
+        'NO_SHOW_RELEASE_AFTER_HOURS must be shorter than AUTHORIZATION_VALIDITY_DAYS, or authorizations expire before they are released',
+      );
+    });
+
+    it('the alert webhook URL is http(s)', () => {
+      expect(problem({ ALERT_WEBHOOK_URL: 'ftp://hooks.example.com' })).toBe('ALERT_WEBHOOK_URL must be a http: or https: URL');
+    });
+
+    it('reconciliation stays under Stripe\'s rate limit', () => {
+      expect(problem({ RECONCILIATION_MAX_RPS: '101' })).toBe('RECONCILIATION_MAX_RPS must be an integer from 1 to 100 (got "101")');
+    });
+  });
+
+  describe('every problem at once', () => {
+    it('lists all problems of a bad production environment in one ConfigError, cross-section checks last', () => {
+      const env: Env = { NODE_ENV: 'production', STRIPE_SECRET_KEY: 'sk_test_0123456789', PORT: 'x', RETRY_LEASE_MS: '1000' };
+      expect(problems(env)).toEqual([
+        'PORT must be an integer from 0 to 65535 (got "x")',
+        'AUTH_JWT_SECRET, AUTH_JWKS_URL or API_KEYS is required in production',
+        'DATABASE_URL is required in production (the embedded PostgreSQL is for development and tests only)',
+        'STRIPE_SECRET_KEY is a test-mode key (sk_test_…) and NODE_ENV is production; use a live key, or set STRIPE_ALLOW_TEST_KEYS=true',
+        'STRIPE_WEBHOOK_SECRET is required',
+        'TELEGRAM_BOT_TOKEN is required',
+        'TELEGRAM_WEBHOOK_SECRET is required',
+        'RETRY_LEASE_MS must exceed STRIPE_TIMEOUT_MS × (STRIPE_MAX_NETWORK_RETRIES + 1) = 60000',
+      ]);
+      expect(() => loadConfig(env)).toThrow(/^Invalid configuration:\n {2}- PORT must be an integer/);
+    });
+  });
+});
