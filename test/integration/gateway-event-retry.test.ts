@@ -1,6 +1,6 @@
 import { startFakeStripe, type FakeEvent, type FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
 import { ManualClock } from '../../src/shared/clock';
-import { createPayment, must, seedCatalog } from '../support/fixtures';
+import { declinedPaymentEvent, must } from '../support/fixtures';
 import { eventually, startHarness, WEBHOOK_SECRET, type Harness } from '../support/harness';
 
 const SECOND = 1_000;
@@ -42,14 +42,7 @@ async function alerts(h: Harness) {
  * while Stripe answers 500 to the handler's re-read: the webhook fails and the event waits for a retry.
  */
 async function failedDelivery(h: Harness) {
-  const { customerId, planId } = await seedCatalog(h);
-  const { id } = await createPayment(h, customerId, planId);
-  const { paymentIntent } = await h.stripe.createPaymentIntentDirect(
-    { amount: 2500, currency: 'usd', metadata: { paymentId: id }, status: 'requires_payment_method' },
-    { sendWebhooks: false },
-  );
-  const { events } = await h.stripe.failPaymentIntent(paymentIntent.id, { code: 'card_declined', declineCode: 'expired_card' }, { sendWebhooks: false });
-  const event = events.find((e) => e.type === 'payment_intent.payment_failed')!;
+  const { paymentId: id, paymentIntent, event } = await declinedPaymentEvent(h);
   breakStripe(h, paymentIntent.id);
   expect(await deliver(h, event)).toBe(500);
   return { paymentId: id, intentId: paymentIntent.id, eventId: event.id, event };

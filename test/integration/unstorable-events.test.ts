@@ -1,7 +1,7 @@
 import { Writable } from 'node:stream';
 import type { FakeEvent } from '../../src/gateway/fake/fake-stripe.server';
 import { createLogger } from '../../src/shared/logger';
-import { createPayment, must, seedCatalog } from '../support/fixtures';
+import { createPayment, declinedPaymentEvent, must, seedCatalog } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 
 /**
@@ -140,14 +140,7 @@ describe('a Stripe event holding text jsonb cannot store', () => {
   });
 
   it('whose applier then fails as usual: 500, stored for the retry job, no alert yet', async () => {
-    const { customerId, planId } = await seedCatalog(h);
-    const { id } = await createPayment(h, customerId, planId);
-    const { paymentIntent } = await h.stripe.createPaymentIntentDirect(
-      { amount: 2500, currency: 'usd', metadata: { paymentId: id }, status: 'requires_payment_method' },
-      { sendWebhooks: false },
-    );
-    const { events } = await h.stripe.failPaymentIntent(paymentIntent.id, { code: 'card_declined', declineCode: 'expired_card' }, { sendWebhooks: false });
-    const failed = events.find((e) => e.type === 'payment_intent.payment_failed')!;
+    const { paymentIntent, event: failed } = await declinedPaymentEvent(h);
     const event = altered(failed, (e) => (e.data.object.description = 'Monthly\u0000 pass'));
     h.stripe.failNext({ method: 'GET', path: `/v1/payment_intents/${paymentIntent.id}` }, { status: 500 });
 

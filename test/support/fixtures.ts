@@ -37,3 +37,15 @@ export async function paymentStatus(h: Harness, id: string): Promise<string> {
   const result = await h.gql(`query($id: ID!) { payment(id: $id) { status } }`, { id });
   return result.data!.payment.status as string;
 }
+
+/** A PENDING payment whose card Stripe declined, with the payment_intent.payment_failed event not yet delivered. */
+export async function declinedPaymentEvent(h: Harness) {
+  const { customerId, planId } = await seedCatalog(h);
+  const { id } = await createPayment(h, customerId, planId);
+  const { paymentIntent } = await h.stripe.createPaymentIntentDirect(
+    { amount: 2500, currency: 'usd', metadata: { paymentId: id }, status: 'requires_payment_method' },
+    { sendWebhooks: false },
+  );
+  const { events } = await h.stripe.failPaymentIntent(paymentIntent.id, { code: 'card_declined', declineCode: 'expired_card' }, { sendWebhooks: false });
+  return { paymentId: id, paymentIntent, event: events.find((e) => e.type === 'payment_intent.payment_failed')! };
+}
