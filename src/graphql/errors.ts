@@ -3,6 +3,7 @@ import type { GraphQLFormattedError } from 'graphql';
 import { GraphQLError } from 'graphql';
 import { ArgumentValidationError } from 'type-graphql';
 import { isAppError } from '../shared/errors';
+import { databaseReason } from '../shared/safe-error';
 import type { Logger } from '../shared/logger';
 
 function unwrap(error: unknown): unknown {
@@ -20,9 +21,7 @@ function unwrap(error: unknown): unknown {
 function refusedValue(error: unknown): { code: string; message: string } | null {
   if (!(error instanceof DriverException) || typeof error.code !== 'string') return null;
   if (error.code.startsWith('22')) {
-    // The driver's own text ("invalid input syntax for type uuid: \"1\""), without the statement MikroORM puts before it.
-    const text = error.message.split(' - ').at(-1) ?? '';
-    return { code: 'BAD_USER_INPUT', message: `A value in the request is not valid here: ${text.slice(0, 200)}` };
+    return { code: 'BAD_USER_INPUT', message: `A value in the request is not valid here: ${databaseReason(error).slice(0, 200)}` };
   }
   // Integrity constraints (class 23) are a last line: services check what they can first and name
   // the field. Whatever still reaches the database is refused whole, its transaction rolled back.

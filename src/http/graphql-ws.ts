@@ -106,7 +106,8 @@ export function mountGraphqlWebSocket(deps: {
           ctx.extra.socket.close(CloseCode.Unauthorized, 'Token expired');
           return [new GraphQLError('Token expired', { extensions: { code: 'UNAUTHENTICATED' } })];
         }
-        if (!(await rateLimit.allow(customerRateKey(ctx.extra.context?.principal ?? null, '')))) {
+        const key = customerRateKey(ctx.extra.context?.principal ?? null, ctx.extra.request.socket.remoteAddress ?? 'unknown');
+        if (!(await rateLimit.allow(key))) {
           return [new GraphQLError('Too many requests; please slow down', { extensions: { code: 'RATE_LIMITED' } })];
         }
         let document: DocumentNode;

@@ -65,6 +65,11 @@ export function safeErrorMessage(error: unknown): string {
   return stripSql(String(error));
 }
 
+/** What the database said, without the statement: "invalid input syntax for type uuid: \"[value omitted]\"". */
+export function databaseReason(error: unknown): string {
+  return safeErrorMessage(error).replace(/^\[sql statement omitted\] - /, '');
+}
+
 function errorClass(error: Error): string {
   const ctor = (error as { constructor?: { name?: unknown } }).constructor;
   const name = typeof ctor?.name === 'string' && ctor.name !== 'Object' ? ctor.name : error.name;
