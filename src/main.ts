@@ -1,11 +1,11 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { startApp, type RecoupApp } from './app';
-import { ConfigError, loadConfig, resolveLogFormat, type Config } from './config';
-import { startEmbeddedPostgres } from './database/embedded';
-import { startFakeStripe } from './gateway/fake/fake-stripe.server';
-import { createLogger, type Logger } from './shared/logger';
-import { startFakeTelegram } from './telegram/fake/fake-telegram.server';
+import { startApp, type RecoupApp } from './app/app';
+import { ConfigError, loadConfig, resolveLogFormat, type Config } from './platform/config';
+import { startEmbeddedPostgres } from './platform/database/embedded';
+import { startFakeStripe } from './sandbox/stripe/fake-stripe.server';
+import { createLogger, type Logger } from './platform/observability/logger';
+import { startFakeTelegram } from './sandbox/telegram/fake-telegram.server';
 
 type Closer = () => Promise<unknown>;
 

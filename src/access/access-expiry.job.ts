@@ -1,4 +1,4 @@
-import type { JobDefinition } from '../jobs/job';
+import type { JobDefinition } from '../platform/jobs/job';
 import type { AccessExpiry } from './access-expiry.service';
 
 export function accessExpiryJob(expiry: AccessExpiry, cron: string): JobDefinition {

@@ -1,8 +1,8 @@
 import { recordAudit } from '../audit/audit.service';
 import type { PersonalDataService } from '../customers/personal-data.service';
-import { systemActor, type Database } from '../database/transaction';
-import type { Logger } from '../shared/logger';
-import { Topic } from '../shared/topics';
+import { systemActor, type Database } from '../platform/database/transaction';
+import type { Logger } from '../platform/observability/logger';
+import { Topic } from '../platform/shared/topics';
 import type { AccessRemoval } from './access-removal.service';
 
 export interface ExpiryReport {

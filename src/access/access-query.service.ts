@@ -1,9 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Bundle } from '../catalog/bundle.entity';
 import { Customer } from '../customers/customer.entity';
-import type { Clock } from '../shared/clock';
-import { AppError } from '../shared/errors';
-import { isUuid } from '../shared/ids';
+import type { Clock } from '../platform/shared/clock';
+import { AppError } from '../platform/shared/errors';
+import { isUuid } from '../platform/shared/ids';
 import { InviteLink } from './invite-link.entity';
 import { Subscription } from './subscription.entity';
 

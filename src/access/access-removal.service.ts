@@ -3,10 +3,10 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.service';
 import { Channel } from '../catalog/channel.entity';
 import { Customer } from '../customers/customer.entity';
-import { systemActor, type Database } from '../database/transaction';
-import type { Logger } from '../shared/logger';
-import { Topic } from '../shared/topics';
-import type { TelegramClient } from '../telegram/telegram.client';
+import { systemActor, type Database } from '../platform/database/transaction';
+import type { Logger } from '../platform/observability/logger';
+import { Topic } from '../platform/shared/topics';
+import type { TelegramClient } from '../integrations/telegram/telegram.client';
 import { InviteLink } from './invite-link.entity';
 import { Subscription, SubscriptionStatus } from './subscription.entity';
 

@@ -1,4 +1,4 @@
-import type { JobDefinition } from '../jobs/job';
+import type { JobDefinition } from '../platform/jobs/job';
 import type { Retention } from './retention.service';
 import { TEST_LINK_REMOVAL_JOB, type TestLinkService } from './test-link.service';
 

@@ -1,8 +1,8 @@
 import { Arg, Args, Authorized, Ctx, Field, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription as GqlSubscription } from 'type-graphql';
-import { actor, type Context } from '../graphql/context';
-import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../graphql/connection';
-import { AppError } from '../shared/errors';
-import { Topic } from '../shared/topics';
+import { actor, type Context } from '../platform/graphql/context';
+import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
+import { AppError } from '../platform/shared/errors';
+import { Topic } from '../platform/shared/topics';
 import { InviteLink } from './invite-link.entity';
 import { Subscription, SubscriptionStatus } from './subscription.entity';
 

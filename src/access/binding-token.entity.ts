@@ -1,6 +1,6 @@
 import { Entity, Index, ManyToOne, Property, Unique, type Ref } from '@mikro-orm/core';
 import { Customer } from '../customers/customer.entity';
-import { BaseEntity } from '../database/base.entity';
+import { BaseEntity } from '../platform/database/base.entity';
 
 /**
  * A one-time token behind a customer's Telegram deep link (t.me/<bot>?start=<token>). Only its

@@ -1,7 +1,7 @@
 import type { Channel } from '../catalog/channel.entity';
-import type { Database, Tx } from '../database/transaction';
+import type { Database, Tx } from '../platform/database/transaction';
 import type { Payment } from '../payments/payment.entity';
-import type { TelegramClient } from '../telegram/telegram.client';
+import type { TelegramClient } from '../integrations/telegram/telegram.client';
 import { InviteLink } from './invite-link.entity';
 
 /** A stored link this close to expiry is replaced rather than sent. */

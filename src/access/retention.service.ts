@@ -1,5 +1,5 @@
-import type { Database } from '../database/transaction';
-import type { Logger } from '../shared/logger';
+import type { Database } from '../platform/database/transaction';
+import type { Logger } from '../platform/observability/logger';
 import type { TestLinkService } from './test-link.service';
 
 const DAY_MS = 86_400_000;

@@ -1,9 +1,9 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.service';
-import type { Actor, Tx } from '../database/transaction';
-import { isUuid } from '../shared/ids';
-import { Topic } from '../shared/topics';
+import type { Actor, Tx } from '../platform/database/transaction';
+import { isUuid } from '../platform/shared/ids';
+import { Topic } from '../platform/shared/topics';
 import { Subscription, SubscriptionStatus } from './subscription.entity';
 
 const RUNNING = [SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE];

@@ -2,7 +2,7 @@ import { Entity, Enum, Index, ManyToOne, OptionalProps, Property, Unique, type O
 import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { Bundle } from '../catalog/bundle.entity';
 import { Customer } from '../customers/customer.entity';
-import { BaseEntity } from '../database/base.entity';
+import { BaseEntity } from '../platform/database/base.entity';
 
 export enum SubscriptionStatus {
   ACTIVE = 'ACTIVE',

@@ -3,11 +3,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.service';
 import { Plan } from '../catalog/plan.entity';
 import { CaptureMode } from '../catalog/plan.entity';
-import { systemActor, type Tx } from '../database/transaction';
+import { systemActor, type Tx } from '../platform/database/transaction';
 import type { Payment } from '../payments/payment.entity';
 import { PaymentStatus } from '../payments/payment-status';
 import type { PaymentTransitions } from '../payments/payment-transitions.service';
-import { Topic } from '../shared/topics';
+import { Topic } from '../platform/shared/topics';
 import { Subscription, SubscriptionStatus } from './subscription.entity';
 
 const DAY_MS = 86_400_000;

@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Field, ID, Mutation, ObjectType, Resolver } from 'type-graphql';
-import type { Context } from '../graphql/context';
-import { AppError } from '../shared/errors';
+import type { Context } from '../platform/graphql/context';
+import { AppError } from '../platform/shared/errors';
 
 @ObjectType({ description: "A one-time link that connects a customer's Telegram account; it works once, until expiresAt." })
 class TelegramDeepLink {

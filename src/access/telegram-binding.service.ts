@@ -2,11 +2,11 @@ import { LockMode } from '@mikro-orm/core';
 import { createHash, randomBytes } from 'node:crypto';
 import { Customer } from '../customers/customer.entity';
 import type { CustomerService } from '../customers/customer.service';
-import { systemActor, type Database, type Tx } from '../database/transaction';
+import { systemActor, type Database, type Tx } from '../platform/database/transaction';
 import type { DeliveryDispatcher } from '../delivery/delivery-dispatcher';
 import type { DeliveryService } from '../delivery/delivery.service';
-import type { Logger } from '../shared/logger';
-import type { TelegramClient } from '../telegram/telegram.client';
+import type { Logger } from '../platform/observability/logger';
+import type { TelegramClient } from '../integrations/telegram/telegram.client';
 import { BindingToken } from './binding-token.entity';
 import type { TelegramOutbox } from './telegram-outbox.service';
 

@@ -1,5 +1,5 @@
 import { Entity, Index, Property, type Opt } from '@mikro-orm/core';
-import { BaseEntity } from '../database/base.entity';
+import { BaseEntity } from '../platform/database/base.entity';
 
 export type TelegramActionKind = 'sendMessage' | 'revokeInviteLink' | 'approveJoinRequest' | 'declineJoinRequest';
 

@@ -1,4 +1,4 @@
-import type { JobDefinition } from '../jobs/job';
+import type { JobDefinition } from '../platform/jobs/job';
 import type { TelegramOutbox } from './telegram-outbox.service';
 
 const BATCH = 100;

@@ -1,11 +1,11 @@
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import { personalValuePattern, type ErasureSubject } from '../customers/personal-data-copies';
-import type { Database, Tx } from '../database/transaction';
-import { retryDelayMs } from '../shared/backoff';
-import type { Logger } from '../shared/logger';
-import type { TelegramClient } from '../telegram/telegram.client';
-import { TelegramError } from '../telegram/telegram.errors';
+import type { Database, Tx } from '../platform/database/transaction';
+import { retryDelayMs } from '../platform/shared/backoff';
+import type { Logger } from '../platform/observability/logger';
+import type { TelegramClient } from '../integrations/telegram/telegram.client';
+import { TelegramError } from '../integrations/telegram/telegram.errors';
 import { TelegramOutboxItem, type TelegramActionKind } from './telegram-outbox.entity';
 
 interface Claimed {

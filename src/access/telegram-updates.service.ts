@@ -1,11 +1,11 @@
-import type { Config } from '../config';
-import type { Tx } from '../database/transaction';
-import type { GatewayEvent } from '../gateway/gateway-event.entity';
-import type { IntakeResult, WebhookIntake } from '../gateway/webhook-intake.service';
-import type { Logger } from '../shared/logger';
-import type { TelegramClient } from '../telegram/telegram.client';
-import { ALLOWED_UPDATES, updateType, type TelegramUpdate } from '../telegram/telegram-update';
-import { UpdatesPoller } from '../telegram/updates-poller';
+import type { Config } from '../platform/config';
+import type { Tx } from '../platform/database/transaction';
+import type { GatewayEvent } from '../inbox/gateway-event.entity';
+import type { IntakeResult, WebhookIntake } from '../inbox/webhook-intake.service';
+import type { Logger } from '../platform/observability/logger';
+import type { TelegramClient } from '../integrations/telegram/telegram.client';
+import { ALLOWED_UPDATES, updateType, type TelegramUpdate } from '../integrations/telegram/telegram-update';
+import { UpdatesPoller } from '../integrations/telegram/updates-poller';
 import type { JoinService } from './join.service';
 import type { TelegramBinding } from './telegram-binding.service';
 

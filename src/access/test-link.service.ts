@@ -1,11 +1,11 @@
 import { recordAudit } from '../audit/audit.service';
 import { Channel } from '../catalog/channel.entity';
-import type { Actor, Database } from '../database/transaction';
-import type { Scheduler } from '../jobs/scheduler';
-import { AppError } from '../shared/errors';
-import { isUuid } from '../shared/ids';
-import type { Logger } from '../shared/logger';
-import type { TelegramClient } from '../telegram/telegram.client';
+import type { Actor, Database } from '../platform/database/transaction';
+import type { Scheduler } from '../platform/jobs/scheduler';
+import { AppError } from '../platform/shared/errors';
+import { isUuid } from '../platform/shared/ids';
+import type { Logger } from '../platform/observability/logger';
+import type { TelegramClient } from '../integrations/telegram/telegram.client';
 import { InviteLink } from './invite-link.entity';
 
 export const TEST_LINK_REMOVAL_JOB = 'access:remove-test-link';

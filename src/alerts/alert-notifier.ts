@@ -1,7 +1,7 @@
-import type { Config } from '../config';
-import type { Database, Tx } from '../database/transaction';
-import { retryDelayMs } from '../shared/backoff';
-import type { Logger } from '../shared/logger';
+import type { Config } from '../platform/config';
+import type { Database, Tx } from '../platform/database/transaction';
+import { retryDelayMs } from '../platform/shared/backoff';
+import type { Logger } from '../platform/observability/logger';
 import { Alert } from './alert.entity';
 import { AlertSeverity } from './alert.types';
 

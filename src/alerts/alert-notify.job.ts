@@ -1,4 +1,4 @@
-import type { JobDefinition } from '../jobs/job';
+import type { JobDefinition } from '../platform/jobs/job';
 import type { AlertNotifier } from './alert-notifier';
 
 /** The backstop of outbound alert notifications: sends what a crash, restart or lost timer left due. */

@@ -1,6 +1,6 @@
 import { Entity, Enum, Index, Property, type Opt } from '@mikro-orm/core';
 import { Field, Int, ObjectType } from 'type-graphql';
-import { BaseEntity } from '../database/base.entity';
+import { BaseEntity } from '../platform/database/base.entity';
 import { AlertSeverity, AlertType } from './alert.types';
 
 /**

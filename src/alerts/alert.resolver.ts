@@ -1,10 +1,10 @@
 import { Arg, Args, Authorized, Ctx, Field, ID, InputType, Int, ObjectType, Query, Mutation, Resolver, Root, Subscription } from 'type-graphql';
 
-import { actor, type Context } from '../graphql/context';
-import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../graphql/connection';
-import { AppError } from '../shared/errors';
-import { isUuid } from '../shared/ids';
-import { Topic } from '../shared/topics';
+import { actor, type Context } from '../platform/graphql/context';
+import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
+import { AppError } from '../platform/shared/errors';
+import { isUuid } from '../platform/shared/ids';
+import { Topic } from '../platform/shared/topics';
 import { Alert } from './alert.entity';
 import { AlertSeverity, AlertType, SEVERITY_RANK, severitiesAtLeast } from './alert.types';
 import type { AlertPayload } from './alert.service';

@@ -1,10 +1,10 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Actor, Database, Tx } from '../database/transaction';
+import type { Actor, Database, Tx } from '../platform/database/transaction';
 import { recordAudit } from '../audit/audit.service';
-import { AppError } from '../shared/errors';
-import { isUuid } from '../shared/ids';
-import { Topic } from '../shared/topics';
+import { AppError } from '../platform/shared/errors';
+import { isUuid } from '../platform/shared/ids';
+import { Topic } from '../platform/shared/topics';
 import { Alert } from './alert.entity';
 import { AlertSeverity, AlertType, SEVERITY_RANK } from './alert.types';
 

@@ -1,7 +1,7 @@
 import { Arg, Args, Authorized, Ctx, ID, Query, Resolver } from 'type-graphql';
-import type { Context } from '../graphql/context';
-import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../graphql/connection';
-import { AppError } from '../shared/errors';
+import type { Context } from '../platform/graphql/context';
+import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
+import { AppError } from '../platform/shared/errors';
 import { AuditEntry } from './audit-entry.entity';
 
 const AuditEntryConnection = ConnectionType(AuditEntry, 'AuditEntry');

@@ -1,4 +1,4 @@
-import type { Actor, Tx } from '../database/transaction';
+import type { Actor, Tx } from '../platform/database/transaction';
 import { AuditEntry } from './audit-entry.entity';
 
 export interface AuditRecord {

@@ -1,6 +1,6 @@
 import { Collection, Entity, ManyToMany, Property, type Opt } from '@mikro-orm/core';
 import { Field, ObjectType } from 'type-graphql';
-import { BaseEntity } from '../database/base.entity';
+import { BaseEntity } from '../platform/database/base.entity';
 import { Channel } from './channel.entity';
 
 @ObjectType()

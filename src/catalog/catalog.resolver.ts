@@ -1,8 +1,8 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from 'type-graphql';
-import { actor, type Context } from '../graphql/context';
-import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../graphql/connection';
-import { AppError } from '../shared/errors';
-import { isUuid } from '../shared/ids';
+import { actor, type Context } from '../platform/graphql/context';
+import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
+import { AppError } from '../platform/shared/errors';
+import { isUuid } from '../platform/shared/ids';
 import { Bundle } from './bundle.entity';
 import { BundleInput, ChannelInput, PlanInput } from './catalog.input';
 import { Channel } from './channel.entity';

@@ -1,6 +1,6 @@
 import { Entity, Property, Unique, type Opt } from '@mikro-orm/core';
 import { Field, ObjectType } from 'type-graphql';
-import { BaseEntity } from '../database/base.entity';
+import { BaseEntity } from '../platform/database/base.entity';
 
 @ObjectType()
 @Entity({ tableName: 'channels' })

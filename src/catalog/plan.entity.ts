@@ -1,6 +1,6 @@
 import { Entity, Enum, Index, ManyToOne, Property, type Ref, type Opt } from '@mikro-orm/core';
 import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { BaseEntity } from '../database/base.entity';
+import { BaseEntity } from '../platform/database/base.entity';
 import { Bundle } from './bundle.entity';
 
 export enum CaptureMode {

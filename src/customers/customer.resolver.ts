@@ -1,8 +1,8 @@
 import { IsEmail, IsOptional, Length, Matches } from 'class-validator';
 import { Arg, Args, Authorized, Ctx, Field, ID, InputType, Mutation, Query, Resolver } from 'type-graphql';
-import { actor, type Context } from '../graphql/context';
-import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../graphql/connection';
-import { isUuid } from '../shared/ids';
+import { actor, type Context } from '../platform/graphql/context';
+import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
+import { isUuid } from '../platform/shared/ids';
 import { Customer } from './customer.entity';
 
 const CustomerConnection = ConnectionType(Customer, 'Customer');

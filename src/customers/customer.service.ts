@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.service';
-import type { Actor, Database, Tx } from '../database/transaction';
-import { AppError } from '../shared/errors';
-import { isUuid } from '../shared/ids';
+import type { Actor, Database, Tx } from '../platform/database/transaction';
+import { AppError } from '../platform/shared/errors';
+import { isUuid } from '../platform/shared/ids';
 import { Customer } from './customer.entity';
 
 export interface CustomerFields { name?: string | null; email?: string | null; phone?: string | null; telegramUserId?: string | null }

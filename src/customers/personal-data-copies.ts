@@ -1,4 +1,4 @@
-import type { Tx } from '../database/transaction';
+import type { Tx } from '../platform/database/transaction';
 
 /** Who is being erased: their id and the personal values still on their row (read before they are nulled). */
 export interface ErasureSubject {

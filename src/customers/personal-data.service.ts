@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import { recordAudit } from '../audit/audit.service';
-import { systemActor, type Tx } from '../database/transaction';
+import { systemActor, type Tx } from '../platform/database/transaction';
 import { Customer } from './customer.entity';
 import type { ErasureSubject } from './personal-data-copies';
 

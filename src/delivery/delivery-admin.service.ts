@@ -1,12 +1,12 @@
 import { LockMode } from '@mikro-orm/core';
 import { recordAudit } from '../audit/audit.service';
 import { CaptureMode } from '../catalog/plan.entity';
-import type { Actor, Database, Tx } from '../database/transaction';
+import type { Actor, Database, Tx } from '../platform/database/transaction';
 import { Payment } from '../payments/payment.entity';
 import { PaymentStatus } from '../payments/payment-status';
-import { AppError, isAppError } from '../shared/errors';
-import { isUuid } from '../shared/ids';
-import type { Logger } from '../shared/logger';
+import { AppError, isAppError } from '../platform/shared/errors';
+import { isUuid } from '../platform/shared/ids';
+import type { Logger } from '../platform/observability/logger';
 import type { DeliveryDispatcher } from './delivery-dispatcher';
 import { DeliveryStatus } from './delivery-status';
 import type { DeliveryOutcome, DeliveryService } from './delivery.service';

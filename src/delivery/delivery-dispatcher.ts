@@ -1,4 +1,4 @@
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../platform/observability/logger';
 import type { ClaimVia, DeliveryOutcome, DeliveryService } from './delivery.service';
 
 const RETRY_MARGIN_MS = 25;

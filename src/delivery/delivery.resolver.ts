@@ -1,9 +1,9 @@
 import { MaxLength } from 'class-validator';
 import { Arg, Args, Authorized, Ctx, Field, FieldResolver, Float, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription, registerEnumType } from 'type-graphql';
-import { actor, type Context } from '../graphql/context';
-import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../graphql/connection';
+import { actor, type Context } from '../platform/graphql/context';
+import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
 import { Payment } from '../payments/payment.entity';
-import { Topic } from '../shared/topics';
+import { Topic } from '../platform/shared/topics';
 import { DeliveryStatus } from './delivery-status';
 import type { DeliveryStatusChangedPayload } from './delivery.service';
 import type { RecoveryResult } from './delivery-admin.service';

@@ -3,9 +3,9 @@ import { InviteLink } from '../access/invite-link.entity';
 import { Channel } from '../catalog/channel.entity';
 import { Plan } from '../catalog/plan.entity';
 import { Customer } from '../customers/customer.entity';
-import type { Database } from '../database/transaction';
+import type { Database } from '../platform/database/transaction';
 import { Payment } from '../payments/payment.entity';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../platform/observability/logger';
 
 const BATCH = 50;
 const CLAIM_MS = 5 * 60_000;

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Database, Publisher } from '../database/transaction';
-import type { Logger } from '../shared/logger';
-import { Topic } from '../shared/topics';
+import type { Database, Publisher } from '../platform/database/transaction';
+import type { Logger } from '../platform/observability/logger';
+import { Topic } from '../platform/shared/topics';
 
 export interface RecoveryStatsSnapshot {
   /** Payments with a delivery state: every payment that became paid. */

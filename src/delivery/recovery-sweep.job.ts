@@ -1,4 +1,4 @@
-import type { JobDefinition } from '../jobs/job';
+import type { JobDefinition } from '../platform/jobs/job';
 import type { RecoverySweep } from './recovery-sweep';
 
 /** The periodic backstop of delivery; the start-up run is made by the app itself (app.ts). */

@@ -1,7 +1,7 @@
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
-import type { Database } from '../database/transaction';
-import type { Logger } from '../shared/logger';
+import type { Database } from '../platform/database/transaction';
+import type { Logger } from '../platform/observability/logger';
 import type { DeliveryDispatcher } from './delivery-dispatcher';
 import type { DeliveryService } from './delivery.service';
 import { DeliveryStatus } from './delivery-status';

@@ -1,7 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { CatalogService } from '../catalog/catalog.service';
-import type { Scheduler } from '../jobs/scheduler';
-import { AppError } from '../shared/errors';
+import type { Scheduler } from '../platform/jobs/scheduler';
+import { AppError } from '../platform/shared/errors';
 import { CleanupRun } from './cleanup-run.entity';
 import { Payment } from './payment.entity';
 import { OPEN_STATUSES } from './payment-status';

@@ -1,5 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { PageInfo as PageInfoRef } from '../graphql/connection';
+import { PageInfo as PageInfoRef } from '../platform/graphql/connection';
 import { Payment } from './payment.entity';
 
 export enum CheckoutOutcomeEnum {

@@ -1,6 +1,6 @@
 import { Entity, Index, Property, type Opt } from '@mikro-orm/core';
 import { Field, Int, ObjectType } from 'type-graphql';
-import { BaseEntity } from '../database/base.entity';
+import { BaseEntity } from '../platform/database/base.entity';
 
 /** One run of the stale-payment cleanup, kept for cleanupStats. */
 @ObjectType()

@@ -1,5 +1,5 @@
-import { systemActor } from '../database/transaction';
-import type { JobDefinition } from '../jobs/job';
+import { systemActor } from '../platform/database/transaction';
+import type { JobDefinition } from '../platform/jobs/job';
 import { CLEANUP_JOB } from './checkout-advice.service';
 import type { StaleCleanup } from './stale-cleanup.service';
 

@@ -1,8 +1,8 @@
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
-import { systemActor, type Database } from '../database/transaction';
-import type { PaymentGateway } from '../gateway/payment-gateway';
-import type { Logger } from '../shared/logger';
+import { systemActor, type Database } from '../platform/database/transaction';
+import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
+import type { Logger } from '../platform/observability/logger';
 import { Payment } from './payment.entity';
 import { PaymentStatus } from './payment-status';
 import type { PaymentSync } from './payment-sync.service';

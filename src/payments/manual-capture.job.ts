@@ -1,4 +1,4 @@
-import type { JobDefinition } from '../jobs/job';
+import type { JobDefinition } from '../platform/jobs/job';
 import type { ManualCapture } from './manual-capture.service';
 
 /** The backstop of manual capture: captures fulfilled authorizations the immediate attempt missed, and retries failed ones. */

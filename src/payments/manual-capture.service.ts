@@ -1,11 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
-import type { Config } from '../config';
-import { systemActor, type Actor, type Database, type Tx } from '../database/transaction';
-import type { GatewayPaymentIntent, PaymentGateway } from '../gateway/payment-gateway';
-import { retryDelayMs } from '../shared/backoff';
-import type { Logger } from '../shared/logger';
+import type { Config } from '../platform/config';
+import { systemActor, type Actor, type Database, type Tx } from '../platform/database/transaction';
+import type { GatewayPaymentIntent, PaymentGateway } from '../integrations/stripe/payment-gateway';
+import { retryDelayMs } from '../platform/shared/backoff';
+import type { Logger } from '../platform/observability/logger';
 import { Payment } from './payment.entity';
 import { PaymentStatus } from './payment-status';
 import type { PaymentSync } from './payment-sync.service';

@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { DeliveryStatus } from '../delivery/delivery-status';
-import { isUuid } from '../shared/ids';
+import { isUuid } from '../platform/shared/ids';
 import type { PaymentStatus } from './payment-status';
 
 /** The columns reconciliation compares, read in bulk without loading entities. */

@@ -1,4 +1,4 @@
-import { AppError } from '../shared/errors';
+import { AppError } from '../platform/shared/errors';
 import type { PaymentStatus } from './payment-status';
 
 /** Why an operator action on a payment cannot go ahead; the message says what to do instead. */

@@ -1,5 +1,5 @@
 import { Arg, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
-import { actor, type Context } from '../graphql/context';
+import { actor, type Context } from '../platform/graphql/context';
 import { Payment } from './payment.entity';
 import { Refund } from './refund.entity';
 

@@ -1,10 +1,10 @@
 import { subjectFingerprint, type AlertService } from '../alerts/alert.service';
 import { AlertType } from '../alerts/alert.types';
 import { recordAudit } from '../audit/audit.service';
-import type { Actor, Database, Tx } from '../database/transaction';
-import type { GatewayPaymentIntent, PaymentGateway } from '../gateway/payment-gateway';
+import type { Actor, Database, Tx } from '../platform/database/transaction';
+import type { GatewayPaymentIntent, PaymentGateway } from '../integrations/stripe/payment-gateway';
 import { disagreement } from '../reconciliation/checks/money-state';
-import { isUuid } from '../shared/ids';
+import { isUuid } from '../platform/shared/ids';
 import type { ManualCapture } from './manual-capture.service';
 import { Payment } from './payment.entity';
 import { PaymentError } from './payment.errors';

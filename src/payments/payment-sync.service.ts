@@ -1,8 +1,8 @@
 import { LockMode } from '@mikro-orm/core';
-import type { Actor, Tx } from '../database/transaction';
-import type { GatewayPaymentIntent } from '../gateway/payment-gateway';
-import { isAppError } from '../shared/errors';
-import { isUuid } from '../shared/ids';
+import type { Actor, Tx } from '../platform/database/transaction';
+import type { GatewayPaymentIntent } from '../integrations/stripe/payment-gateway';
+import { isAppError } from '../platform/shared/errors';
+import { isUuid } from '../platform/shared/ids';
 import { Payment } from './payment.entity';
 import { PaymentStatus } from './payment-status';
 import type { PaymentTransitions, TransitionOptions } from './payment-transitions.service';
@@ -31,7 +31,7 @@ export interface PaymentRef {
 
 /**
  * Applies what the gateway says happened to our payments. Gateway-agnostic: the Stripe event
- * mapper in src/gateway/ translates events into these calls. Each method runs inside the
+ * mapper in src/payments/stripe-events.ts translates events into these calls. Each method runs inside the
  * webhook's transaction and returns a short outcome for the GatewayEvent record.
  */
 export class PaymentSync {

@@ -1,8 +1,8 @@
 import { LockMode } from '@mikro-orm/core';
 import { recordAudit } from '../audit/audit.service';
-import type { Actor, Tx } from '../database/transaction';
-import { isUuid } from '../shared/ids';
-import { Topic } from '../shared/topics';
+import type { Actor, Tx } from '../platform/database/transaction';
+import { isUuid } from '../platform/shared/ids';
+import { Topic } from '../platform/shared/topics';
 import { Payment } from './payment.entity';
 import { PaymentError } from './payment.errors';
 import { decideTransition, PaymentStatus, STATUS_TIMESTAMP } from './payment-status';

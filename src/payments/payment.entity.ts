@@ -4,7 +4,7 @@ import { Bundle } from '../catalog/bundle.entity';
 import { CaptureMode } from '../catalog/plan.entity';
 import { Plan } from '../catalog/plan.entity';
 import { Customer } from '../customers/customer.entity';
-import { BaseEntity } from '../database/base.entity';
+import { BaseEntity } from '../platform/database/base.entity';
 import { DeliveryStatus } from '../delivery/delivery-status';
 import { PaymentKind } from './payment-kind';
 import { PaymentStatus } from './payment-status';

@@ -1,4 +1,4 @@
-import { AppError } from '../shared/errors';
+import { AppError } from '../platform/shared/errors';
 import type { PaymentStatus } from './payment-status';
 
 export class PaymentError extends AppError {

@@ -1,10 +1,10 @@
 import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, InputType, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { Plan } from '../catalog/plan.entity';
 import { Customer } from '../customers/customer.entity';
-import type { Context } from '../graphql/context';
-import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../graphql/connection';
-import { isUuid } from '../shared/ids';
-import { Topic } from '../shared/topics';
+import type { Context } from '../platform/graphql/context';
+import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
+import { isUuid } from '../platform/shared/ids';
+import { Topic } from '../platform/shared/topics';
 import { Payment } from './payment.entity';
 import { PaymentStatus } from './payment-status';
 import type { PaymentStatusChangedPayload } from './payment-transitions.service';

@@ -1,9 +1,9 @@
 import { IsOptional, IsUUID } from 'class-validator';
 import { Arg, Args, Authorized, Ctx, Field, ID, InputType, Mutation, Query, Resolver } from 'type-graphql';
-import type { Principal } from '../graphql/auth';
-import { actor, type Context } from '../graphql/context';
-import { ConnectionArgs, connectionComplexity, paginate } from '../graphql/connection';
-import { AppError } from '../shared/errors';
+import type { Principal } from '../platform/graphql/auth';
+import { actor, type Context } from '../platform/graphql/context';
+import { ConnectionArgs, connectionComplexity, paginate } from '../platform/graphql/connection';
+import { AppError } from '../platform/shared/errors';
 import { presentCheckout, presentPending } from './checkout.presenter';
 import { CanProceedResult, CheckoutResult, CleanupResult, CleanupStats, PendingPaymentsPage } from './checkout.types';
 import { Payment } from './payment.entity';

@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Actor, Database } from '../database/transaction';
-import type { PaymentGateway } from '../gateway/payment-gateway';
-import { AppError, isAppError } from '../shared/errors';
-import { isUuid } from '../shared/ids';
+import type { Actor, Database } from '../platform/database/transaction';
+import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
+import { AppError, isAppError } from '../platform/shared/errors';
+import { isUuid } from '../platform/shared/ids';
 import { Payment } from './payment.entity';
 import { PaymentError } from './payment.errors';
 import { OPEN_STATUSES, PaymentStatus } from './payment-status';

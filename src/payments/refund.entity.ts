@@ -1,6 +1,6 @@
 import { Entity, Enum, Index, ManyToOne, OptionalProps, Property, type Opt, type Ref } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { BaseEntity } from '../database/base.entity';
+import { BaseEntity } from '../platform/database/base.entity';
 import { Payment } from './payment.entity';
 
 /**

@@ -1,10 +1,10 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.service';
-import type { Actor, Database } from '../database/transaction';
-import { GatewayError } from '../gateway/gateway.errors';
-import type { PaymentGateway } from '../gateway/payment-gateway';
-import { AppError } from '../shared/errors';
-import type { Logger } from '../shared/logger';
+import type { Actor, Database } from '../platform/database/transaction';
+import { GatewayError } from '../integrations/stripe/gateway.errors';
+import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
+import { AppError } from '../platform/shared/errors';
+import type { Logger } from '../platform/observability/logger';
 import type { Payment } from './payment.entity';
 import type { PaymentOperations } from './payment-operations.service';
 import { PaymentOperationError } from './payment-operations.errors';

@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
-import type { Actor, Database } from '../database/transaction';
-import type { Logger } from '../shared/logger';
+import type { Actor, Database } from '../platform/database/transaction';
+import type { Logger } from '../platform/observability/logger';
 import { CleanupRun } from './cleanup-run.entity';
 import type { LatePayments } from './late-payments';
 import { Payment } from './payment.entity';

@@ -1,5 +1,5 @@
 import { fingerprintOf, type AlertService } from '../alerts/alert.service';
-import type { Database } from '../database/transaction';
+import type { Database } from '../platform/database/transaction';
 import type { Finding, FindingSink, ResolveScope } from './checks/check.types';
 import { FindingType, ReconciliationFinding } from './reconciliation-finding.entity';
 

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { toGatewayError } from '../gateway/gateway.errors';
-import type { GatewayListQuery, GatewayPage } from '../gateway/payment-gateway';
-import { retryDelayMs } from '../shared/backoff';
+import { toGatewayError } from '../integrations/stripe/gateway.errors';
+import type { GatewayListQuery, GatewayPage } from '../integrations/stripe/payment-gateway';
+import { retryDelayMs } from '../platform/shared/backoff';
 
 export interface ListerSettings {
   maxRequestsPerSecond: number;

@@ -1,6 +1,6 @@
 import { Entity, Index, Property } from '@mikro-orm/core';
 import { Field, Int, ObjectType } from 'type-graphql';
-import { BaseEntity } from '../database/base.entity';
+import { BaseEntity } from '../platform/database/base.entity';
 
 /**
  * A Stripe payout as we last saw it (webhook or nightly reconciliation). Kept so failed and

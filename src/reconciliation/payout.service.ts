@@ -1,8 +1,8 @@
 import { LockMode } from '@mikro-orm/core';
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
-import type { Tx } from '../database/transaction';
-import type { GatewayPayout } from '../gateway/payment-gateway';
+import type { Tx } from '../platform/database/transaction';
+import type { GatewayPayout } from '../integrations/stripe/payment-gateway';
 import { Payout } from './payout.entity';
 
 /**

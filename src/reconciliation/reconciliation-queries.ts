@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { Alert } from '../alerts/alert.entity';
 import type { AlertType } from '../alerts/alert.types';
-import type { Connection, ConnectionArgs } from '../graphql/connection';
-import { paginate } from '../graphql/connection';
+import type { Connection, ConnectionArgs } from '../platform/graphql/connection';
+import { paginate } from '../platform/graphql/connection';
 import { Payment } from '../payments/payment.entity';
 import { ReconciliationFinding } from './reconciliation-finding.entity';
 import type { PaymentIssue } from './reconciliation.types';

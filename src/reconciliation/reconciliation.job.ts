@@ -1,5 +1,5 @@
-import { isAppError } from '../shared/errors';
-import type { JobDefinition } from '../jobs/job';
+import { isAppError } from '../platform/shared/errors';
+import type { JobDefinition } from '../platform/jobs/job';
 import type { ReconciliationService } from './reconciliation.service';
 
 export const RECONCILIATION_JOB = 'reconciliation:nightly';

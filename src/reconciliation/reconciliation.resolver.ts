@@ -1,8 +1,8 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from 'type-graphql';
 import { AlertType } from '../alerts/alert.types';
-import { actor, type Context } from '../graphql/context';
-import { ConnectionArgs, connectionComplexity, paginate } from '../graphql/connection';
-import { isUuid } from '../shared/ids';
+import { actor, type Context } from '../platform/graphql/context';
+import { ConnectionArgs, connectionComplexity, paginate } from '../platform/graphql/connection';
+import { isUuid } from '../platform/shared/ids';
 import { Payout } from './payout.entity';
 import { FindingType, ReconciliationFinding } from './reconciliation-finding.entity';
 import { ReconciliationRun } from './reconciliation-run.entity';

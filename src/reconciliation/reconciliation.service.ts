@@ -1,11 +1,11 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
-import type { Config } from '../config';
-import type { Database } from '../database/transaction';
-import type { PaymentGateway } from '../gateway/payment-gateway';
-import { AppError } from '../shared/errors';
-import type { Logger } from '../shared/logger';
+import type { Config } from '../platform/config';
+import type { Database } from '../platform/database/transaction';
+import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
+import { AppError } from '../platform/shared/errors';
+import type { Logger } from '../platform/observability/logger';
 import type { CheckContext, ReconciliationCheck, ResolveScope } from './checks/check.types';
 import { FindingRecorder } from './finding-recorder';
 import { GatewayLister, meteredGateway } from './gateway-lister';

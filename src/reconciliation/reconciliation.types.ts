@@ -1,6 +1,6 @@
 import { Field, ObjectType } from 'type-graphql';
 import { Alert } from '../alerts/alert.entity';
-import { ConnectionType } from '../graphql/connection';
+import { ConnectionType } from '../platform/graphql/connection';
 import { Payment } from '../payments/payment.entity';
 import { Payout } from './payout.entity';
 import { ReconciliationFinding } from './reconciliation-finding.entity';

@@ -1,10 +1,10 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { SubscriptionDunning } from '../access/subscription-dunning.service';
-import { systemActor, type Database } from '../database/transaction';
+import { systemActor, type Database } from '../platform/database/transaction';
 import type { OffSessionPayments } from '../payments/off-session-payments';
 import { PaymentKind } from '../payments/payment-kind';
 import type { PaymentService } from '../payments/payment.service';
-import type { Logger } from '../shared/logger';
+import type { Logger } from '../platform/observability/logger';
 import { RetryOrigin } from './retry-job.entity';
 import type { RetryQueue } from './retry-queue.service';
 import type { RetrySettlement } from './retry-settlement';

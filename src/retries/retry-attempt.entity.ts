@@ -1,6 +1,6 @@
 import { Entity, Enum, Index, ManyToOne, Property, Unique, type Ref } from '@mikro-orm/core';
 import { Field, Int, ObjectType, registerEnumType } from 'type-graphql';
-import { BaseEntity } from '../database/base.entity';
+import { BaseEntity } from '../platform/database/base.entity';
 import { RetryJob } from './retry-job.entity';
 
 /** UNKNOWN: Stripe may or may not have charged (no answer, 5xx, or the worker died); the next attempt re-sends this key. */

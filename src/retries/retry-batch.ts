@@ -1,5 +1,5 @@
-import type { Database, Tx } from '../database/transaction';
-import type { OffSessionChargeInput } from '../gateway/payment-gateway';
+import type { Database, Tx } from '../platform/database/transaction';
+import type { OffSessionChargeInput } from '../integrations/stripe/payment-gateway';
 import { AttemptOutcome, RetryAttempt } from './retry-attempt.entity';
 import { RetryJob } from './retry-job.entity';
 import type { RetryPrechecks, Verdict } from './retry-prechecks';

@@ -1,9 +1,9 @@
 import { registerEnumType } from 'type-graphql';
 import type { CustomerService } from '../customers/customer.service';
-import type { Database, Tx } from '../database/transaction';
-import type { Logger } from '../shared/logger';
-import { Topic } from '../shared/topics';
-import type { TelegramClient } from '../telegram/telegram.client';
+import type { Database, Tx } from '../platform/database/transaction';
+import type { Logger } from '../platform/observability/logger';
+import { Topic } from '../platform/shared/topics';
+import type { TelegramClient } from '../integrations/telegram/telegram.client';
 import { RetryJob, type RetryJobStatus } from './retry-job.entity';
 import type { RetryReason } from './strategies';
 

@@ -1,6 +1,6 @@
 import type { SubscriptionDunning } from '../access/subscription-dunning.service';
 import { type Subscription, SubscriptionStatus } from '../access/subscription.entity';
-import type { Tx } from '../database/transaction';
+import type { Tx } from '../platform/database/transaction';
 import type { OffSessionPayments } from '../payments/off-session-payments';
 import { OPEN_STATUSES, PAID_STATUSES, type PaymentStatus } from '../payments/payment-status';
 import type { RetryBudget } from './retry-budget';

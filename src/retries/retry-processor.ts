@@ -1,8 +1,8 @@
 import { LockMode } from '@mikro-orm/core';
-import { systemActor, type Database } from '../database/transaction';
-import { GatewayError } from '../gateway/gateway.errors';
-import type { GatewayPaymentIntent, OffSessionChargeInput, PaymentGateway } from '../gateway/payment-gateway';
-import type { Logger } from '../shared/logger';
+import { systemActor, type Database } from '../platform/database/transaction';
+import { GatewayError } from '../integrations/stripe/gateway.errors';
+import type { GatewayPaymentIntent, OffSessionChargeInput, PaymentGateway } from '../integrations/stripe/payment-gateway';
+import type { Logger } from '../platform/observability/logger';
 import { AttemptOutcome, RetryAttempt } from './retry-attempt.entity';
 import type { PlannedCharge, PlannedSettlement, RetryBatch } from './retry-batch';
 import { RetryJob } from './retry-job.entity';

@@ -1,9 +1,9 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.service';
-import type { Actor, Database, Tx } from '../database/transaction';
+import type { Actor, Database, Tx } from '../platform/database/transaction';
 import type { Payment } from '../payments/payment.entity';
-import { isUuid, newId } from '../shared/ids';
+import { isUuid, newId } from '../platform/shared/ids';
 import { publishRetryEvent, RetryEventType } from './retry-events';
 import { RetryJob, RetryJobStatus, RetryOrigin } from './retry-job.entity';
 import type { RetrySettlement } from './retry-settlement';

@@ -1,13 +1,13 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { recordAudit } from '../audit/audit.service';
-import type { Actor, Database } from '../database/transaction';
-import type { PaymentGateway } from '../gateway/payment-gateway';
+import type { Actor, Database } from '../platform/database/transaction';
+import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
 import type { OffSessionPayments } from '../payments/off-session-payments';
 import type { Payment } from '../payments/payment.entity';
 import { PaymentKind } from '../payments/payment-kind';
 import type { PaymentService } from '../payments/payment.service';
 import { PaymentStatus } from '../payments/payment-status';
-import { Topic } from '../shared/topics';
+import { Topic } from '../platform/shared/topics';
 import type { RetryBudget } from './retry-budget';
 import { type CustomerNotifier, RetryEventType, type RetryEventPayload } from './retry-events';
 import { RetryJob, RetryOrigin } from './retry-job.entity';

@@ -1,7 +1,7 @@
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
-import { systemActor, type Actor, type Tx } from '../database/transaction';
-import type { GatewayPaymentIntent } from '../gateway/payment-gateway';
+import { systemActor, type Actor, type Tx } from '../platform/database/transaction';
+import type { GatewayPaymentIntent } from '../integrations/stripe/payment-gateway';
 import type { OffSessionPayments } from '../payments/off-session-payments';
 import { OPEN_STATUSES, PaymentStatus } from '../payments/payment-status';
 import type { PaymentTransitions } from '../payments/payment-transitions.service';

@@ -1,4 +1,4 @@
-import { AppError } from '../shared/errors';
+import { AppError } from '../platform/shared/errors';
 
 export class RetryError extends AppError {
   static noOpenJob(paymentId: string): RetryError {

@@ -1,4 +1,4 @@
-import type { JobDefinition } from '../jobs/job';
+import type { JobDefinition } from '../platform/jobs/job';
 import type { DunningService } from './dunning.service';
 import type { RetryProcessor } from './retry-processor';
 

@@ -1,8 +1,8 @@
 import { Arg, Args, Authorized, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root, Subscription } from 'type-graphql';
-import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../graphql/connection';
-import { actor, type Context } from '../graphql/context';
+import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
+import { actor, type Context } from '../platform/graphql/context';
 import { Payment } from '../payments/payment.entity';
-import { Topic } from '../shared/topics';
+import { Topic } from '../platform/shared/topics';
 import { RetryAttempt } from './retry-attempt.entity';
 import { RetryEventType, type RetryEventPayload } from './retry-events';
 import { RetryJob, RetryJobStatus } from './retry-job.entity';

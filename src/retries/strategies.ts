@@ -4,7 +4,7 @@
  * Decline and advice codes: https://docs.stripe.com/declines/codes
  */
 import { registerEnumType } from 'type-graphql';
-import { retryDelayMs } from '../shared/backoff';
+import { retryDelayMs } from '../platform/shared/backoff';
 
 export enum RetryReason {
   HARD_DECLINE = 'HARD_DECLINE',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
-import { startEmbeddedPostgres } from '../../src/database/embedded';
+import { startEmbeddedPostgres } from '../../src/platform/database/embedded';
 import { adminQuery, withDatabase } from '../support/database';
 
 export type Stop = () => Promise<void>;

@@ -17,13 +17,13 @@
 import 'reflect-metadata';
 import os from 'node:os';
 import { Pool } from 'pg';
-import { startApp, type RecoupApp } from '../../src/app';
-import { loadConfig, resolveLogFormat } from '../../src/config';
-import { systemActor } from '../../src/database/transaction';
-import { startFakeStripe, type FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
+import { startApp, type RecoupApp } from '../../src/app/app';
+import { loadConfig, resolveLogFormat } from '../../src/platform/config';
+import { systemActor } from '../../src/platform/database/transaction';
+import { startFakeStripe, type FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
 import { Payment } from '../../src/payments/payment.entity';
 import { OPEN_STATUSES } from '../../src/payments/payment-status';
-import { createLogger } from '../../src/shared/logger';
+import { createLogger } from '../../src/platform/observability/logger';
 import { benchDatabase } from './bench-database';
 
 const SIZES = (process.env.BENCH_SIZES ?? '100000,1000000').split(',').map(Number);

@@ -16,12 +16,12 @@ import os from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker } from 'node:worker_threads';
 import { Pool } from 'pg';
-import { startApp, type RecoupApp } from '../../src/app';
-import { loadConfig, resolveLogFormat, type Config } from '../../src/config';
-import { systemActor } from '../../src/database/transaction';
-import { FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
-import { createLogger } from '../../src/shared/logger';
-import { startFakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
+import { startApp, type RecoupApp } from '../../src/app/app';
+import { loadConfig, resolveLogFormat, type Config } from '../../src/platform/config';
+import { systemActor } from '../../src/platform/database/transaction';
+import { FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
+import { createLogger } from '../../src/platform/observability/logger';
+import { startFakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
 import { eventBody } from './intake-load.worker';
 import { benchDatabase, type Stop } from './bench-database';
 

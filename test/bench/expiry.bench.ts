@@ -9,10 +9,10 @@
  */
 import 'reflect-metadata';
 import { Pool } from 'pg';
-import { startApp } from '../../src/app';
-import { resolveLogFormat } from '../../src/config';
-import { createLogger } from '../../src/shared/logger';
-import { startFakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
+import { startApp } from '../../src/app/app';
+import { resolveLogFormat } from '../../src/platform/config';
+import { createLogger } from '../../src/platform/observability/logger';
+import { startFakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
 import { benchConfig, benchDatabase, envInt, seedCatalog, seedPayments, BOT_TOKEN, type Stop } from './delivery.bench';
 
 async function main(): Promise<number> {

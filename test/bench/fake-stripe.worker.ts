@@ -5,7 +5,7 @@
  */
 import { setMaxListeners } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
-import { startFakeStripe } from '../../src/gateway/fake/fake-stripe.server';
+import { startFakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
 
 export interface FakeStripeWorkerData {
   delayMs: number;

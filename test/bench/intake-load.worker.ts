@@ -5,7 +5,7 @@
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
+import { FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
 
 export interface LoadJob {
   url: string;

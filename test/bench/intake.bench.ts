@@ -17,11 +17,11 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { Pool } from 'pg';
-import { startApp, type RecoupApp } from '../../src/app';
-import { loadConfig, resolveLogFormat } from '../../src/config';
-import { systemActor } from '../../src/database/transaction';
-import { startFakeStripe } from '../../src/gateway/fake/fake-stripe.server';
-import { createLogger } from '../../src/shared/logger';
+import { startApp, type RecoupApp } from '../../src/app/app';
+import { loadConfig, resolveLogFormat } from '../../src/platform/config';
+import { systemActor } from '../../src/platform/database/transaction';
+import { startFakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
+import { createLogger } from '../../src/platform/observability/logger';
 import type { LoadJob, LoadResult } from './intake-load.worker';
 import { benchDatabase } from './bench-database';
 

@@ -4,9 +4,9 @@
  * Seeding requests arrive as messages; every answer carries the request's id.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { PayoutInput } from '../../src/gateway/fake/fake-stripe.money';
-import { startFakeStripe } from '../../src/gateway/fake/fake-stripe.server';
-import { ManualClock } from '../../src/shared/clock';
+import type { PayoutInput } from '../../src/sandbox/stripe/fake-stripe.money';
+import { startFakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
+import { ManualClock } from '../../src/platform/shared/clock';
 import { plantIntent, unix, type IntentSpec } from '../support/fake-stripe-plant';
 
 export type WorkerRequest =

@@ -13,12 +13,12 @@
  * BENCH_LOG_LEVEL (silent) shows Recoup's log.
  */
 import 'reflect-metadata';
-import { startApp } from '../../src/app';
-import { loadConfig, resolveLogFormat } from '../../src/config';
+import { startApp } from '../../src/app/app';
+import { loadConfig, resolveLogFormat } from '../../src/platform/config';
 import { FindingType } from '../../src/reconciliation/reconciliation-finding.entity';
-import { ManualClock } from '../../src/shared/clock';
-import { createLogger } from '../../src/shared/logger';
-import { startFakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
+import { ManualClock } from '../../src/platform/shared/clock';
+import { createLogger } from '../../src/platform/observability/logger';
+import { startFakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
 import { addCleanPopulation, plantDiscrepancies, plantMissedWebhooks, plantPayouts, type Planted } from '../support/reconciliation-plant';
 import { ReconciliationScenario } from '../support/reconciliation-seed';
 import { RemoteStripe } from './remote-stripe';

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { PayoutInput } from '../../src/gateway/fake/fake-stripe.money';
-import { newId } from '../../src/gateway/fake/fake-stripe.objects';
+import type { PayoutInput } from '../../src/sandbox/stripe/fake-stripe.money';
+import { newId } from '../../src/sandbox/stripe/fake-stripe.objects';
 import type { IntentSpec } from '../support/fake-stripe-plant';
 import type { StripeSide } from '../support/reconciliation-seed';
 import type { WorkerOptions, WorkerRequest } from './reconcile-stripe.worker';

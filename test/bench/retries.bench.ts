@@ -12,12 +12,12 @@ import 'reflect-metadata';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { startApp } from '../../src/app';
-import { loadConfig, resolveLogFormat } from '../../src/config';
-import { systemActor } from '../../src/database/transaction';
+import { startApp } from '../../src/app/app';
+import { loadConfig, resolveLogFormat } from '../../src/platform/config';
+import { systemActor } from '../../src/platform/database/transaction';
 import type { RunSummary } from '../../src/retries/retry-processor';
-import { createLogger } from '../../src/shared/logger';
-import { startFakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
+import { createLogger } from '../../src/platform/observability/logger';
+import { startFakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
 import type { FakeStripeWorkerData, FakeStripeWorkerMessage } from './fake-stripe.worker';
 import { benchDatabase } from './bench-database';
 

@@ -9,10 +9,10 @@
 import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
-import { startApp, type RecoupApp } from '../../src/app';
+import { startApp, type RecoupApp } from '../../src/app/app';
 import { claimDueSql } from '../../src/delivery/delivery.service';
-import { resolveLogFormat } from '../../src/config';
-import { createLogger } from '../../src/shared/logger';
+import { resolveLogFormat } from '../../src/platform/config';
+import { createLogger } from '../../src/platform/observability/logger';
 import { benchConfig, benchDatabase, envInt, percentile, seedCatalog, type Stop } from './delivery.bench';
 
 const RUNS = envInt('BENCH_RUNS', 50, 1, 1000);

@@ -1,4 +1,4 @@
-import type { ManualClock } from '../../src/shared/clock';
+import type { ManualClock } from '../../src/platform/shared/clock';
 import { SMTPServer } from 'smtp-server';
 import type { AddressInfo } from 'node:net';
 import { eventually, signToken, startHarness, type Harness } from '../support/harness';

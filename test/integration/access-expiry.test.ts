@@ -1,4 +1,4 @@
-import type { ManualClock } from '../../src/shared/clock';
+import type { ManualClock } from '../../src/platform/shared/clock';
 import { eventually, startHarness, type Harness } from '../support/harness';
 import { createPayment, must, seedCatalog } from '../support/fixtures';
 

@@ -1,5 +1,5 @@
 import { AuditEntry } from '../../src/audit/audit-entry.entity';
-import type { ManualClock } from '../../src/shared/clock';
+import type { ManualClock } from '../../src/platform/shared/clock';
 import { must } from '../support/fixtures';
 import { collect, eventually, startHarness, type Harness } from '../support/harness';
 

@@ -1,5 +1,5 @@
 import { CLEANUP_JOB } from '../../src/payments/checkout-advice.service';
-import type { ManualClock } from '../../src/shared/clock';
+import type { ManualClock } from '../../src/platform/shared/clock';
 import { createPayment, must, paymentStatus, seedCatalog } from '../support/fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
 

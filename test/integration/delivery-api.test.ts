@@ -1,7 +1,7 @@
 import { Pool } from 'pg';
 import { must, seedCatalog } from '../support/fixtures';
 import { collect, eventually, startHarness, type Harness } from '../support/harness';
-import { Topic } from '../../src/shared/topics';
+import { Topic } from '../../src/platform/shared/topics';
 
 type Catalog = Awaited<ReturnType<typeof seedCatalog>>;
 

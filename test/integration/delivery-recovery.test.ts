@@ -2,8 +2,8 @@ import { Pool } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createPayment, must, seedCatalog } from '../support/fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
-import type { ManualClock } from '../../src/shared/clock';
-import { startFakeTelegram, type FakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
+import type { ManualClock } from '../../src/platform/shared/clock';
+import { startFakeTelegram, type FakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
 
 const BOT_TOKEN = '123456:test-bot-token';
 const DELIVERY = `query($id: ID!) { payment(id: $id) { deliveryStatus deliveryAttempts deliveryRecovered deliveryFailureReason deliveredAt } }`;

@@ -1,6 +1,6 @@
 import { startHarness, collect, eventually, type Harness } from '../support/harness';
 import { createPayment, seedCatalog, must } from '../support/fixtures';
-import { Topic } from '../../src/shared/topics';
+import { Topic } from '../../src/platform/shared/topics';
 
 describe('delivery of invite links', () => {
   let h: Harness;

@@ -1,4 +1,4 @@
-import { ManualClock } from '../../src/shared/clock';
+import { ManualClock } from '../../src/platform/shared/clock';
 import { eventually, startHarness, type Harness } from '../support/harness';
 import { must } from '../support/fixtures';
 

@@ -1,5 +1,5 @@
-import { startFakeStripe, type FakeEvent, type FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
-import { ManualClock } from '../../src/shared/clock';
+import { startFakeStripe, type FakeEvent, type FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
+import { ManualClock } from '../../src/platform/shared/clock';
 import { declinedPaymentEvent, must } from '../support/fixtures';
 import { eventually, startHarness, WEBHOOK_SECRET, type Harness } from '../support/harness';
 

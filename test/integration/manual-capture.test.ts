@@ -1,7 +1,7 @@
 import { AuditEntry } from '../../src/audit/audit-entry.entity';
 import { Subscription } from '../../src/access/subscription.entity';
 import { Payment } from '../../src/payments/payment.entity';
-import type { ManualClock } from '../../src/shared/clock';
+import type { ManualClock } from '../../src/platform/shared/clock';
 import { createPayment, must, paymentStatus, seedCatalog } from '../support/fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
 

@@ -1,4 +1,4 @@
-import type { ManualClock } from '../../src/shared/clock';
+import type { ManualClock } from '../../src/platform/shared/clock';
 import { createPayment, must, paymentStatus, seedCatalog } from '../support/fixtures';
 import { signToken, startHarness, type GqlResult, type Harness } from '../support/harness';
 

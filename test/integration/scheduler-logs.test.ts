@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '../../src/shared/logger';
+import { createLogger } from '../../src/platform/observability/logger';
 import { eventually, startHarness, type Harness } from '../support/harness';
 
 /**

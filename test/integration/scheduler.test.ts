@@ -3,8 +3,8 @@ import { performance } from 'node:perf_hooks';
 import { MongoClient } from 'mongodb';
 import { Client } from 'pg';
 import pino from 'pino';
-import type { JobDefinition } from '../../src/jobs/job';
-import { AGENDA_MONGO_COLLECTION, AGENDA_POSTGRES_TABLE, JobNotFoundError, Scheduler, type SchedulerOptions } from '../../src/jobs/scheduler';
+import type { JobDefinition } from '../../src/platform/jobs/job';
+import { AGENDA_MONGO_COLLECTION, AGENDA_POSTGRES_TABLE, JobNotFoundError, Scheduler, type SchedulerOptions } from '../../src/platform/jobs/scheduler';
 
 // The run's server from test/support/global-setup.ts when it ran, else DATABASE_URL or the local one.
 const adminUrl =

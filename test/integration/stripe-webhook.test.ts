@@ -1,8 +1,8 @@
 import Stripe from 'stripe';
 import { eventually, startHarness, type Harness } from '../support/harness';
 import { createPayment, must, seedCatalog } from '../support/fixtures';
-import type { FakeEvent } from '../../src/gateway/fake/fake-stripe.server';
-import type { DeliveryResult } from '../../src/gateway/fake/fake-stripe.webhooks';
+import type { FakeEvent } from '../../src/sandbox/stripe/fake-stripe.server';
+import type { DeliveryResult } from '../../src/sandbox/stripe/fake-stripe.webhooks';
 
 let h: Harness;
 

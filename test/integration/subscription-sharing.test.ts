@@ -1,10 +1,10 @@
 import { AlertSeverity, AlertType } from '../../src/alerts/alert.types';
-import { Topic } from '../../src/shared/topics';
+import { Topic } from '../../src/platform/shared/topics';
 import { createPayment, must, seedCatalog } from '../support/fixtures';
 import { collect, eventually, signToken, startHarness, type Harness } from '../support/harness';
 
 /**
- * An event is executed once per audience and the result shared (src/graphql/shared-subscription-execution.ts).
+ * An event is executed once per audience and the result shared (src/platform/graphql/shared-subscription-execution.ts).
  * These check that sharing never crosses an audience: filters still apply per subscriber, and a
  * customer never receives what was computed for another customer.
  */

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import type { FakeEvent } from '../../src/gateway/fake/fake-stripe.server';
-import { createLogger } from '../../src/shared/logger';
+import type { FakeEvent } from '../../src/sandbox/stripe/fake-stripe.server';
+import { createLogger } from '../../src/platform/observability/logger';
 import { createPayment, declinedPaymentEvent, must, seedCatalog } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 

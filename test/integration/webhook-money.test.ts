@@ -1,5 +1,5 @@
-import type { FakeEvent } from '../../src/gateway/fake/fake-stripe.server';
-import type { DeliveryResult } from '../../src/gateway/fake/fake-stripe.webhooks';
+import type { FakeEvent } from '../../src/sandbox/stripe/fake-stripe.server';
+import type { DeliveryResult } from '../../src/sandbox/stripe/fake-stripe.webhooks';
 import { createPayment, must, seedCatalog } from '../support/fixtures';
 import { startHarness, type Harness } from '../support/harness';
 

@@ -1,6 +1,6 @@
-import type { FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
-import { AUTHORIZATION_VALIDITY_S, newCharge, newPaymentIntent } from '../../src/gateway/fake/fake-stripe.objects';
-import type { FakePaymentIntent, PaymentIntentStatus } from '../../src/gateway/fake/fake-stripe.types';
+import type { FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
+import { AUTHORIZATION_VALIDITY_S, newCharge, newPaymentIntent } from '../../src/sandbox/stripe/fake-stripe.objects';
+import type { FakePaymentIntent, PaymentIntentStatus } from '../../src/sandbox/stripe/fake-stripe.types';
 
 export interface IntentSpec {
   status: PaymentIntentStatus;

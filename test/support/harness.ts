@@ -2,12 +2,12 @@ import 'reflect-metadata';
 import { createClient, type Client } from 'graphql-ws';
 import { SignJWT } from 'jose';
 import WebSocket from 'ws';
-import { startApp, type RecoupApp } from '../../src/app';
-import { loadConfig, resolveLogFormat } from '../../src/config';
-import { startFakeStripe, type FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
-import { ManualClock, systemClock, type Clock } from '../../src/shared/clock';
-import { startFakeTelegram, type FakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
-import { createLogger, type Logger } from '../../src/shared/logger';
+import { startApp, type RecoupApp } from '../../src/app/app';
+import { loadConfig, resolveLogFormat } from '../../src/platform/config';
+import { startFakeStripe, type FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
+import { ManualClock, systemClock, type Clock } from '../../src/platform/shared/clock';
+import { startFakeTelegram, type FakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
+import { createLogger, type Logger } from '../../src/platform/observability/logger';
 import { createTestDatabase, truncateAll, type TestDatabase } from './database';
 
 export const JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long';

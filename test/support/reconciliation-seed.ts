@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { RecoupApp } from '../../src/app';
+import type { RecoupApp } from '../../src/app/app';
 import { CaptureMode } from '../../src/catalog/plan.entity';
-import { systemActor } from '../../src/database/transaction';
-import type { FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
-import type { PayoutInput } from '../../src/gateway/fake/fake-stripe.money';
+import { systemActor } from '../../src/platform/database/transaction';
+import type { FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
+import type { PayoutInput } from '../../src/sandbox/stripe/fake-stripe.money';
 import { plantIntent, unix, type IntentSpec } from './fake-stripe-plant';
 
 export type { IntentSpec } from './fake-stripe-plant';

@@ -1,4 +1,4 @@
-import { systemActor } from '../../src/database/transaction';
+import { systemActor } from '../../src/platform/database/transaction';
 import type { Harness } from './harness';
 import { seedCatalog } from './fixtures';
 

@@ -1,4 +1,4 @@
-import { DEFAULT_BACKOFF, retryDelayMs } from '../../src/shared/backoff';
+import { DEFAULT_BACKOFF, retryDelayMs } from '../../src/platform/shared/backoff';
 
 const SECOND = 1_000;
 const CAP = 5 * 60 * SECOND;

@@ -2,8 +2,8 @@
  * loadConfig's validation rules, one by one, with the message the operator sees. ConfigError lists
  * every problem at once; each test asserts its own problem is in that list.
  */
-import { ConfigError, loadConfig } from '../../src/config';
-import type { Env } from '../../src/config/reader';
+import { ConfigError, loadConfig } from '../../src/platform/config';
+import type { Env } from '../../src/platform/config/reader';
 
 /** A production environment with every required value set and valid. */
 const PRODUCTION: Env = {

@@ -1,10 +1,10 @@
 /**
- * `.env.example` is the list an operator copies: it must name every variable src/config/ reads
+ * `.env.example` is the list an operator copies: it must name every variable src/platform/config/ reads
  * (the Reader records each name it is asked for), nothing else, and its values must be the defaults.
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../../src/platform/config';
 
 const EXAMPLE = readFileSync(resolve(__dirname, '../../.env.example'), 'utf8');
 /** `NAME=value` and `# NAME=value` lines; other comment lines are prose. */
@@ -28,12 +28,12 @@ function variablesRead(): Set<string> {
 }
 
 describe('.env.example', () => {
-  it('lists every variable src/config/ reads', () => {
+  it('lists every variable src/platform/config/ reads', () => {
     const listed = new Set(LISTED.map((entry) => entry.name));
     expect([...variablesRead()].filter((name) => !listed.has(name))).toEqual([]);
   });
 
-  it('lists no variable that src/config/ does not read', () => {
+  it('lists no variable that src/platform/config/ does not read', () => {
     const read = variablesRead();
     expect(LISTED.map((entry) => entry.name).filter((name) => !read.has(name))).toEqual([]);
   });

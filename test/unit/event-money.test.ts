@@ -1,4 +1,4 @@
-import { checkEventMoney, describeProblems, onlyMismatches, type MoneyCheck } from '../../src/gateway/event-money';
+import { checkEventMoney, describeProblems, onlyMismatches, type MoneyCheck } from '../../src/payments/event-money';
 
 const payment = { amountMinor: 2500, currency: 'usd' };
 const problems = (check: MoneyCheck) => (check.ok ? [] : check.problems.map((p) => [p.field, p.kind]));

@@ -3,8 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import Stripe from 'stripe';
-import { ManualClock } from '../../src/shared/clock';
-import { startFakeStripe, type FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
+import { ManualClock } from '../../src/platform/shared/clock';
+import { startFakeStripe, type FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
 
 const SECRET = 'whsec_unit_test_secret';
 

@@ -1,6 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startFakeTelegram, type FakeTelegram, type TgUpdate } from '../../src/telegram/fake/fake-telegram.server';
+import { startFakeTelegram, type FakeTelegram, type TgUpdate } from '../../src/sandbox/telegram/fake-telegram.server';
 
 const TOKEN = '4242:unit-test-token';
 const CHANNEL = -1001234567890;

@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
-import { GatewayError, isRetryableStripeError, toGatewayError } from '../../src/gateway/gateway.errors';
-import { startFakeStripe, type FakeStripe } from '../../src/gateway/fake/fake-stripe.server';
-import { StripeGateway } from '../../src/gateway/stripe.gateway';
+import { GatewayError, isRetryableStripeError, toGatewayError } from '../../src/integrations/stripe/gateway.errors';
+import { startFakeStripe, type FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
+import { StripeGateway } from '../../src/integrations/stripe/stripe.gateway';
 
 /** An error exactly as the SDK builds it from an HTTP error response (RequestSender → generateV1Error). */
 function apiError(statusCode: number, raw: { type: Stripe.RawErrorType; code?: string; decline_code?: string; message?: string }, headers: Record<string, string> = {}) {

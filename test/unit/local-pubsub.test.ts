@@ -1,4 +1,4 @@
-import { LocalPubSub, SubscriberTooSlowError } from '../../src/graphql/local-pubsub';
+import { LocalPubSub, SubscriberTooSlowError } from '../../src/platform/graphql/local-pubsub';
 
 describe('LocalPubSub', () => {
   it('hands every subscriber of a topic the same payload object, in publish order', async () => {

@@ -1,6 +1,6 @@
 import { Writable } from 'node:stream';
-import { loadConfig, resolveLogFormat } from '../../src/config';
-import { createLogger, type LogFormat } from '../../src/shared/logger';
+import { loadConfig, resolveLogFormat } from '../../src/platform/config';
+import { createLogger, type LogFormat } from '../../src/platform/observability/logger';
 
 /** A logger writing into memory: every raw line exactly as it would reach stdout. */
 function capture(format: LogFormat) {

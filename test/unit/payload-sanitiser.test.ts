@@ -1,4 +1,4 @@
-import { describePath, sanitiseJson, wellFormed } from '../../src/gateway/payload-sanitiser';
+import { describePath, sanitiseJson, wellFormed } from '../../src/inbox/payload-sanitiser';
 
 describe('sanitiseJson', () => {
   it('replaces U+0000 and lone surrogates with U+FFFD, and leaves proper pairs alone', () => {

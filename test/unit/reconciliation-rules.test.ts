@@ -1,6 +1,6 @@
 import { slackMessage } from '../../src/alerts/alert-notifier';
 import { AlertSeverity, AlertType } from '../../src/alerts/alert.types';
-import { GatewayError } from '../../src/gateway/gateway.errors';
+import { GatewayError } from '../../src/integrations/stripe/gateway.errors';
 import { PaymentStatus } from '../../src/payments/payment-status';
 import { authorizationVerdict } from '../../src/reconciliation/checks/authorization-deadlines';
 import { disagreement, gatewayMoney, holdsMoney } from '../../src/reconciliation/checks/money-state';

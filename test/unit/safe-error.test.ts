@@ -1,8 +1,8 @@
 import { Writable } from 'node:stream';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { Client } from 'pg';
-import { createLogger } from '../../src/shared/logger';
-import { safeErrorMessage, serializeError } from '../../src/shared/safe-error';
+import { createLogger } from '../../src/platform/observability/logger';
+import { safeErrorMessage, serializeError } from '../../src/platform/observability/safe-error';
 
 /**
  * Real driver errors from the test server: MikroORM's DriverException puts the statement, with the

@@ -1,8 +1,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { TelegramClient } from '../../src/telegram/telegram.client';
-import { classifyTelegramError, TelegramError } from '../../src/telegram/telegram.errors';
-import { startFakeTelegram, type FakeTelegram } from '../../src/telegram/fake/fake-telegram.server';
+import { TelegramClient } from '../../src/integrations/telegram/telegram.client';
+import { classifyTelegramError, TelegramError } from '../../src/integrations/telegram/telegram.errors';
+import { startFakeTelegram, type FakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
 
 const TOKEN = '4242:unit-test-token';
 

@@ -1,7 +1,7 @@
 import type { RaiseAlert } from '../../alerts/alert.service';
 import type { AlertType } from '../../alerts/alert.types';
-import type { Database } from '../../database/transaction';
-import type { PaymentGateway } from '../../gateway/payment-gateway';
+import type { Database } from '../../platform/database/transaction';
+import type { PaymentGateway } from '../../integrations/stripe/payment-gateway';
 import type { FindingType } from '../reconciliation-finding.entity';
 import type { GatewayLister, TimeRange } from '../gateway-lister';
 

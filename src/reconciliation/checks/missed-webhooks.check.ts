@@ -1,8 +1,8 @@
 import type { AlertService } from '../../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../../alerts/alert.types';
-import type { GatewayStoredEvent } from '../../gateway/payment-gateway';
-import { HANDLED_EVENT_TYPES } from '../../gateway/stripe-events';
-import type { WebhookIntake } from '../../gateway/webhook-intake.service';
+import type { GatewayStoredEvent } from '../../integrations/stripe/payment-gateway';
+import { HANDLED_EVENT_TYPES } from '../../payments/stripe-events';
+import type { WebhookIntake } from '../../inbox/webhook-intake.service';
 import { FindingType } from '../reconciliation-finding.entity';
 import type { CheckContext, CheckOutcome, Finding, ReconciliationCheck } from './check.types';
 

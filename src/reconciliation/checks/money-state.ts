@@ -1,4 +1,4 @@
-import type { GatewayPaymentIntent } from '../../gateway/payment-gateway';
+import type { GatewayPaymentIntent } from '../../integrations/stripe/payment-gateway';
 import { PaymentStatus } from '../../payments/payment-status';
 
 /**

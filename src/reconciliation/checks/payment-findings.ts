@@ -1,5 +1,5 @@
 import { AlertSeverity, AlertType } from '../../alerts/alert.types';
-import type { GatewayPaymentIntent } from '../../gateway/payment-gateway';
+import type { GatewayPaymentIntent } from '../../integrations/stripe/payment-gateway';
 import type { PaymentFacts } from '../../payments/payment-lookup';
 import { FindingType } from '../reconciliation-finding.entity';
 import type { Finding } from './check.types';

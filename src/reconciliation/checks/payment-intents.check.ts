@@ -1,7 +1,7 @@
 import { AlertType } from '../../alerts/alert.types';
-import { systemActor } from '../../database/transaction';
+import { systemActor } from '../../platform/database/transaction';
 import { DeliveryStatus } from '../../delivery/delivery-status';
-import type { GatewayPaymentIntent } from '../../gateway/payment-gateway';
+import type { GatewayPaymentIntent } from '../../integrations/stripe/payment-gateway';
 import type { FulfilmentCheck } from '../../payments/manual-capture.service';
 import { paymentsByIntentOrId, type PaymentFacts } from '../../payments/payment-lookup';
 import type { PaymentOperations } from '../../payments/payment-operations.service';

@@ -1,0 +1,114 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolveLogFormat, type Config } from '../platform/config';
+import { migrateDatabase } from '../platform/database/migrate';
+import { openOrm } from '../platform/database/orm';
+import { createStripeClient, StripeGateway } from '../integrations/stripe/stripe.gateway';
+import { StripeWebhookVerifier } from '../integrations/stripe/stripe-webhook';
+import { createAuthenticator } from '../platform/graphql/auth';
+import { createMemoryPubSub, createPostgresPubSub } from '../platform/graphql/pubsub';
+import { buildAppSchema } from '../platform/graphql/schema';
+import { mountGraphql } from '../platform/http/graphql';
+import { Metrics } from '../platform/observability/metrics';
+import { customerRateLimit } from '../platform/http/rate-limit';
+import { createExpressApp, finishExpressApp } from '../platform/http/server';
+import { Scheduler } from '../platform/jobs/scheduler';
+import { createServices, type Services } from './services';
+import { systemClock, type Clock } from '../platform/shared/clock';
+import { createLogger, type Logger } from '../platform/observability/logger';
+
+export interface AppOptions {
+  config: Config;
+  /** Required: main.ts resolves the embedded database before calling. */
+  databaseUrl: string;
+  clock?: Clock;
+  logger?: Logger;
+  /** Start the job scheduler (default true). Tests that drive jobs by hand may turn it off. */
+  startJobs?: boolean;
+}
+
+export interface RecoupApp {
+  services: Services;
+  httpServer: Server;
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+function gatewayMode(config: Config): 'LIVE' | 'TEST' | 'SANDBOX' {
+  if (config.sandbox) return 'SANDBOX';
+  return config.stripe.secretKey.startsWith('sk_live_') || config.stripe.secretKey.startsWith('rk_live_') ? 'LIVE' : 'TEST';
+}
+
+/** Wiring: database → services → jobs → server. Everything it opens, stop() closes. */
+export async function startApp(options: AppOptions): Promise<RecoupApp> {
+  const { config, databaseUrl } = options;
+  const clock = options.clock ?? systemClock;
+  const logger = options.logger ?? createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat));
+
+  await migrateDatabase(databaseUrl);
+  const orm = await openOrm(databaseUrl, config.databasePoolMax);
+  const pubsub = config.pubsub === 'postgres' ? await createPostgresPubSub(databaseUrl, logger) : createMemoryPubSub();
+  const stripe = createStripeClient(config.stripe);
+  const gateway = new StripeGateway(stripe, gatewayMode(config));
+  // The gauge of open alerts reads through services, which are built after metrics.
+  const built: { services?: Services } = {};
+  const metrics = new Metrics(async () => (built.services ? built.services.alerts.openCountsBySeverity(built.services.db.fork()) : {}));
+  const scheduler = new Scheduler({
+    backend: config.agendaMongoUrl ? { kind: 'mongo', url: config.agendaMongoUrl } : { kind: 'postgres', connectionString: databaseUrl },
+    timezone: config.scheduleTimezone,
+    processEvery: config.jobs.processEvery,
+    // The Scheduler labels its own lines (component: 'scheduler'); a child here too wrote the key twice.
+    logger,
+    onJobRun: (name, outcome, ms) => {
+      metrics.jobRuns.inc({ job: name, outcome });
+      metrics.jobDuration.observe({ job: name }, ms / 1000);
+    },
+  });
+  const services = createServices({ config, clock, logger, orm, pubsub, gateway, scheduler, metrics });
+  built.services = services;
+
+  const httpServer = createServer();
+  const app = createExpressApp(services, new StripeWebhookVerifier(stripe, config.stripe.webhookSecret));
+  const schema = await buildAppSchema(pubsub);
+  const authenticate = createAuthenticator(config.auth);
+  const rateLimit = customerRateLimit(config.rateLimit, authenticate);
+  const graphql = await mountGraphql({ schema, services, authenticate, httpServer, rateLimit });
+  app.use('/graphql', ...rateLimit.middleware, ...graphql.middleware);
+  finishExpressApp(app, services);
+  httpServer.on('request', app);
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, () => resolve());
+  });
+  const port = (httpServer.address() as AddressInfo).port;
+  // Not fatal: updates queue up at Telegram until the webhook is registered or polling starts.
+  await services.telegramUpdates.start().catch((error: unknown) => logger.error({ err: error }, 'telegram updates did not start'));
+  if (options.startJobs !== false) {
+    await scheduler.start();
+    // Deliveries a previous process owed when it stopped (or died) go out now, not at the next sweep.
+    void services.recoverySweep.run('startup').catch((error: unknown) => logger.error({ err: error }, 'start-up recovery sweep failed'));
+  }
+
+  const url = `http://127.0.0.1:${port}`;
+  logger.info({ url, gatewayMode: gateway.mode, pubsub: pubsub.mode, scheduler: scheduler.backendKind }, 'recoup is up');
+  return {
+    services,
+    httpServer,
+    url,
+    port,
+    stop: async () => {
+      await graphql.stop();
+      await services.telegramUpdates.stop();
+      await services.dispatcher.stop();
+      services.recoveryStatsFeed.stop();
+      await services.manualCapture.stop();
+      await services.reconciliation.stop();
+      await services.alertNotifier.stop();
+      await services.telegramOutbox.whenIdle();
+      await scheduler.stop();
+      await pubsub.close();
+      await orm.close(true);
+    },
+  };
+}

@@ -1,0 +1,38 @@
+import express, { type Request, type Response, type Router } from 'express';
+import type { WebhookIntake } from './webhook-intake.service';
+import type { StripeWebhookVerifier, VerifiedStripeEvent } from '../integrations/stripe/stripe-webhook';
+import type { Logger } from '../platform/observability/logger';
+import type { Metrics } from '../platform/observability/metrics';
+
+/**
+ * POST /webhooks/stripe. The signature is checked on the exact bytes received (so this route
+ * parses its own raw body), then the event and its effect are committed, and only then 200.
+ * 400: bad signature or body (Stripe should not retry); 500: anything else (Stripe retries).
+ * An event stored but not applicable as sent (see WebhookIntake) answers 200 `unapplied`: it
+ * failed for good and raised an alert; a redelivery would hold the same bytes.
+ */
+export function stripeWebhookRouter(deps: { verifier: StripeWebhookVerifier; intake: WebhookIntake; metrics: Metrics; logger: Logger }): Router {
+  const router = express.Router();
+  router.post('/webhooks/stripe', express.raw({ type: () => true, limit: '1mb' }), async (req: Request, res: Response) => {
+    const log = deps.logger.child({ requestId: res.locals.requestId, route: 'stripe-webhook' });
+    let event: VerifiedStripeEvent;
+    try {
+      const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      event = deps.verifier.verify(body, req.header('stripe-signature'));
+    } catch (error) {
+      deps.metrics.webhookEvents.inc({ gateway: 'stripe', outcome: 'bad_signature' });
+      log.warn({ reason: (error as Error).message }, 'rejected a Stripe webhook');
+      res.status(400).json({ error: (error as Error).message });
+      return;
+    }
+    try {
+      const result = await deps.intake.receive({ gateway: 'stripe', eventId: event.id, type: event.type, payload: event as unknown as Record<string, unknown> });
+      log.info({ eventId: event.id, type: event.type, status: result.status, outcome: result.outcome }, 'stripe event');
+      res.status(200).json({ received: true, status: result.status });
+    } catch (error) {
+      log.error({ err: error, eventId: event.id, type: event.type }, 'stripe event not applied; Stripe will redeliver');
+      res.status(500).json({ error: 'Event not applied; please retry' });
+    }
+  });
+  return router;
+}

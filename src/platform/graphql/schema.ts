@@ -1,0 +1,93 @@
+import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
+import { DateTimeResolver } from 'graphql-scalars';
+import { buildSchema } from 'type-graphql';
+import { AccessResolver } from '../../access/access.resolver';
+import { TelegramBindingResolver } from '../../access/telegram-binding.resolver';
+import { AlertResolver } from '../../alerts/alert.resolver';
+import { AuditResolver } from '../../audit/audit.resolver';
+import { PaymentOperationsResolver } from '../../payments/payment-operations.resolver';
+import { ReconciliationResolver } from '../../reconciliation/reconciliation.resolver';
+import { BundleFieldsResolver, CatalogResolver, PlanFieldsResolver } from '../../catalog/catalog.resolver';
+import { CustomerResolver } from '../../customers/customer.resolver';
+import { DeliveryResolver, DeliveryStatusChangeResolver } from '../../delivery/delivery.resolver';
+import { PaymentResolver, PaymentStatusChangeResolver } from '../../payments/payment.resolver';
+import { PendingPaymentsResolver } from '../../payments/pending-payments.resolver';
+import { RetryResolver } from '../../retries/retry.resolver';
+import { AppError } from '../shared/errors';
+import { authChecker } from './auth';
+import type { Context } from './context';
+import type { AppPubSub } from './pubsub';
+import { SystemResolver } from './system.resolver';
+
+export const RESOLVERS = [
+  AccessResolver,
+  AlertResolver,
+  AuditResolver,
+  CatalogResolver,
+  BundleFieldsResolver,
+  PlanFieldsResolver,
+  CustomerResolver,
+  DeliveryResolver,
+  DeliveryStatusChangeResolver,
+  PaymentResolver,
+  PaymentStatusChangeResolver,
+  PaymentOperationsResolver,
+  PendingPaymentsResolver,
+  ReconciliationResolver,
+  RetryResolver,
+  SystemResolver,
+  TelegramBindingResolver,
+] as const;
+
+/**
+ * Nothing at the root is public: a field without @Authorized still needs a principal. Credentials
+ * that were presented and rejected are reported here, on first use.
+ */
+function requireAuthentication(context: Context): void {
+  if (context.authError) throw context.authError;
+  if (!context.principal) throw AppError.unauthenticated();
+}
+
+/** PostgreSQL cannot store U+0000 in text or jsonb: refused up front as bad input, not as a failure deep in SQL. */
+function assertNoNulCharacters(value: unknown, path: string): void {
+  if (typeof value === 'string') {
+    if (value.includes('\u0000')) throw AppError.badInput(`${path} must not contain NUL characters (U+0000)`);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => assertNoNulCharacters(item, `${path}[${i}]`));
+  } else if (value !== null && typeof value === 'object' && !(value instanceof Date)) {
+    for (const [key, item] of Object.entries(value)) assertNoNulCharacters(item, `${path}.${key}`);
+  }
+}
+
+/**
+ * Wraps every root field (Query, Mutation, Subscription) in requireAuthentication and the NUL
+ * check of its arguments. Only the root:
+ * a type-graphql global middleware would also wrap every nested field in an async chain, which
+ * dominated the cost of fanning one alert out to a thousand subscribers.
+ */
+function guardRootFields(schema: GraphQLSchema): GraphQLSchema {
+  const guard = (resolver: GraphQLFieldResolver<unknown, Context>): GraphQLFieldResolver<unknown, Context> => (source, args, context, info) => {
+    requireAuthentication(context);
+    for (const [name, value] of Object.entries(args)) assertNoNulCharacters(value, name);
+    return resolver(source, args, context, info);
+  };
+  for (const type of [schema.getQueryType(), schema.getMutationType(), schema.getSubscriptionType()]) {
+    for (const field of Object.values(type?.getFields() ?? {})) {
+      field.resolve = guard(field.resolve ?? defaultFieldResolver);
+      if (field.subscribe) field.subscribe = guard(field.subscribe);
+    }
+  }
+  return schema;
+}
+
+export async function buildAppSchema(pubSub: AppPubSub | null, emitSchemaFile?: string): Promise<GraphQLSchema> {
+  const schema = await buildSchema({
+    resolvers: RESOLVERS as unknown as [Function, ...Function[]],
+    pubSub: pubSub ?? { publish: () => undefined, subscribe: () => (async function* () {})() },
+    authChecker,
+    scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
+    validate: { forbidUnknownValues: false },
+    emitSchemaFile: emitSchemaFile ? { path: emitSchemaFile, sortedSchema: true } : false,
+  });
+  return guardRootFields(schema);
+}

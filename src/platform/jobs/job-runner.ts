@@ -1,0 +1,99 @@
+import type { Agenda, Job, JobWithId } from 'agenda';
+import type { Logger } from '../observability/logger';
+import type { JobDefinition } from './job';
+import type { RunHistory } from './job-history';
+
+export type JobOutcome = 'success' | 'failure';
+export type OnJobRun = (name: string, outcome: JobOutcome, durationMs: number) => void;
+
+/**
+ * Wraps a handler for Agenda: logs start and end with the summary, reports the outcome, and
+ * rethrows failures as Errors so Agenda stores them as the run's `failReason`.
+ */
+export function createProcessor(def: JobDefinition, logger: Logger, onJobRun?: OnJobRun): (job: Job) => Promise<void> {
+  return async (job) => {
+    const startedAt = new Date();
+    const log = logger.child({ job: def.name, jobId: String(job.attrs._id) });
+    log.info('job started');
+    try {
+      const summary = await def.handler({ jobName: def.name, logger: log, startedAt }, dataOf(job));
+      const durationMs = Date.now() - startedAt.getTime();
+      log.info({ durationMs, summary: summary ?? {} }, 'job finished');
+      report(onJobRun, def.name, 'success', durationMs, log);
+    } catch (error) {
+      const durationMs = Date.now() - startedAt.getTime();
+      log.error({ err: error, durationMs }, 'job failed');
+      report(onJobRun, def.name, 'failure', durationMs, log);
+      throw error instanceof Error ? error : new Error(String(error));
+    }
+  };
+}
+
+function dataOf(job: Job): Record<string, unknown> | undefined {
+  const data: unknown = job.attrs.data;
+  const isRecord = typeof data === 'object' && data !== null && !Array.isArray(data);
+  return isRecord && Object.keys(data).length > 0 ? (data as Record<string, unknown>) : undefined;
+}
+
+// A metrics callback that throws must not turn a successful run into a failed one.
+function report(onJobRun: OnJobRun | undefined, name: string, outcome: JobOutcome, durationMs: number, log: Logger): void {
+  try {
+    onJobRun?.(name, outcome, durationMs);
+  } catch (err) {
+    log.warn({ err }, 'onJobRun callback threw');
+  }
+}
+
+/**
+ * Runs started on this instance that have not yet written their result. `stop()` waits for it
+ * to empty so a run's final state write reaches the database before the pool closes.
+ */
+export class RunTracker {
+  private readonly active = new Set<string>();
+  private waiters: Array<() => void> = [];
+
+  get size(): number {
+    return this.active.size;
+  }
+
+  begin(id: string): void {
+    this.active.add(id);
+  }
+
+  end(id: string): void {
+    this.active.delete(id);
+    if (this.active.size > 0) return;
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** Resolves true once nothing runs, or false after `timeoutMs`. */
+  idle(timeoutMs: number): Promise<boolean> {
+    if (this.active.size === 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(false), timeoutMs);
+      this.waiters.push(() => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+  }
+}
+
+/**
+ * Follows this instance's runs from Agenda's 'start' to 'complete' (emitted after the result is
+ * saved) and prunes finished one-off runs. Runs of other instances are re-emitted with remote = true.
+ */
+export function trackRuns(agenda: Agenda, runs: RunTracker, history: RunHistory, logger: Logger): void {
+  agenda.on('start', (job: JobWithId, remote?: false) => {
+    if (!remote) runs.begin(String(job.attrs._id));
+  });
+  agenda.on('complete', (job: JobWithId, remote?: false) => {
+    if (remote) return;
+    history
+      .finished(job.attrs)
+      .catch((err: unknown) => logger.warn({ err, job: job.attrs.name }, 'could not prune finished runs'))
+      .finally(() => runs.end(String(job.attrs._id)));
+  });
+}
