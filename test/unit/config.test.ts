@@ -187,6 +187,26 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('queues.ts', () => {
+    it('one jitter for every lease queue: 20 % by default, at most 50 %', () => {
+      expect(loadConfig({}).queues).toEqual({
+        jitter: 0.2,
+        inbox: { backoffBaseMs: 5_000, backoffCapMs: 300_000 },
+        telegramOutbox: { backoffBaseMs: 2_000, backoffCapMs: 600_000 },
+      });
+      expect(loadConfig({ QUEUE_JITTER_PERCENT: '0' }).queues.jitter).toBe(0);
+      expect(problem({ QUEUE_JITTER_PERCENT: '60' })).toBe('QUEUE_JITTER_PERCENT must be an integer from 0 to 50 (got "60")');
+    });
+
+    it('a queue whose backoff base exceeds its cap', () => {
+      expect(problem({ CAPTURE_BACKOFF_CAP_MS: '30000' })).toBe('CAPTURE_BACKOFF_BASE_MS must not exceed CAPTURE_BACKOFF_CAP_MS (30000)');
+      expect(problem({ ALERT_WEBHOOK_BACKOFF_CAP_MS: '1000' })).toBe('ALERT_WEBHOOK_BACKOFF_BASE_MS must not exceed ALERT_WEBHOOK_BACKOFF_CAP_MS (1000)');
+      expect(problem({ DELIVERY_BACKOFF_BASE_MS: '600000' })).toBe('DELIVERY_BACKOFF_BASE_MS must not exceed DELIVERY_BACKOFF_CAP_MS (300000)');
+      expect(problem({ INBOX_BACKOFF_CAP_MS: '4000' })).toBe('INBOX_BACKOFF_BASE_MS must not exceed INBOX_BACKOFF_CAP_MS (4000)');
+      expect(problem({ TELEGRAM_OUTBOX_BACKOFF_BASE_MS: '900000' })).toBe('TELEGRAM_OUTBOX_BACKOFF_BASE_MS must not exceed TELEGRAM_OUTBOX_BACKOFF_CAP_MS (600000)');
+    });
+  });
+
   describe('telegram.ts', () => {
     it('production needs TELEGRAM_BOT_TOKEN', () => {
       expect(problem({ TELEGRAM_BOT_TOKEN: undefined }, PRODUCTION)).toBe('TELEGRAM_BOT_TOKEN is required');

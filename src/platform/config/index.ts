@@ -8,6 +8,7 @@ import { accessConfig, checkDeliveryLease, deliveryConfig, emailConfig, type Acc
 import { authConfig, graphqlConfig, rateLimitConfig, type AuthConfig, type GraphqlConfig, type RateLimitConfig } from './http-auth';
 import { alertWebhookConfig, reconciliationConfig, type AlertWebhookConfig, type ReconciliationConfig } from './monitoring';
 import { captureConfig, jobsConfig, paymentsConfig, stripeConfig, type CaptureConfig, type JobsConfig, type PaymentsConfig, type StripeConfig } from './payments';
+import { checkBackoffs, queuesConfig, type QueuesConfig } from './queues';
 import { ConfigError, Reader, trustProxy, validTimezone, type Env } from './reader';
 import { checkRetryLease, retriesConfig, type RetriesConfig } from './retries';
 import { telegramConfig, type TelegramConfig } from './telegram';
@@ -53,6 +54,8 @@ export interface Config {
   access: AccessConfig;
   retries: RetriesConfig;
   email: EmailConfig;
+  /** Shared by every lease queue: the backoff jitter, and the inbox's and Telegram outbox's base and cap. */
+  queues: QueuesConfig;
 }
 
 /** `read`: filled with the name of every variable asked for (tests compare it with `.env.example`). */
@@ -102,10 +105,12 @@ export function loadConfig(env: Env = process.env, read?: Set<string>): Config {
     access: accessConfig(r),
     retries: retriesConfig(r),
     email: emailConfig(r),
+    queues: queuesConfig(r),
   };
   // Cross-section checks come last, after every single-variable problem.
   checkRetryLease(config.stripe, config.retries, r.problems);
   checkDeliveryLease(config.delivery, r.problems);
+  checkBackoffs({ CAPTURE: config.capture, ALERT_WEBHOOK: config.alertWebhook, DELIVERY: config.delivery, INBOX: config.queues.inbox, TELEGRAM_OUTBOX: config.queues.telegramOutbox }, r.problems);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;
 }
