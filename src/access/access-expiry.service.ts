@@ -76,9 +76,12 @@ export class AccessExpiry {
     });
   }
 
+  /** Not while removal calls are owed in the Telegram outbox (AccessRevocation): those record it themselves. */
   private async awaitingRemoval(): Promise<string[]> {
     const rows: Array<{ id: string }> = await this.db.fork().execute(
-      `select id from subscriptions where status = 'LAPSED' and access_removed_at is null order by lapsed_at limit ?`,
+      `select s.id from subscriptions s where s.status = 'LAPSED' and s.access_removed_at is null
+          and not exists (select 1 from telegram_outbox o where o.params ->> 'subscriptionId' = s.id::text)
+        order by s.lapsed_at limit ?`,
       [this.settings.batchSize],
     );
     return rows.map((r) => r.id);

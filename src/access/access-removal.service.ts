@@ -7,14 +7,16 @@ import { systemActor, type Database } from '../platform/database/transaction';
 import type { Logger } from '../platform/observability/logger';
 import { Topic } from '../platform/shared/topics';
 import type { TelegramClient } from '../integrations/telegram/telegram.client';
+import { channelsToLeave } from './access-coverage';
 import { InviteLink } from './invite-link.entity';
 import { Subscription, SubscriptionStatus } from './subscription.entity';
 
 const actor = systemActor('access-expiry');
 
 /**
- * Takes a lapsed subscription's access away: removes the customer from every channel of the bundle
- * that no other live subscription of theirs still covers (ban then unban with only_if_banned, so
+ * The expiry job's removal, for subscriptions that lapsed at the end of their period (or whose queued
+ * removal, AccessRevocation, gave up): removes the customer from every channel of the bundle that no
+ * other live subscription of theirs still covers (ban then unban with only_if_banned, so
  * they can rejoin after buying again) and revokes their open invite links. Telegram is called
  * outside any transaction; the subscription records accessRemovedAt only when every call
  * succeeded, else removalError — the next run repeats the (idempotent) calls.
@@ -31,7 +33,7 @@ export class AccessRemoval {
     const subscription = await em.findOneOrFail(Subscription, subscriptionId);
     const customer = await em.findOneOrFail(Customer, subscription.customer.id);
     try {
-      const channels = await this.channelsToLeave(em, subscription);
+      const channels = await channelsToLeave(em, { id: subscription.id, bundleId: subscription.bundle.id }, { customerId: customer.id, telegramUserId: customer.telegramUserId });
       if (customer.telegramUserId) {
         for (const channel of channels) {
           await this.telegram.banChatMember(channel.telegramChatId, customer.telegramUserId);
@@ -47,19 +49,6 @@ export class AccessRemoval {
       await this.record(subscriptionId, message, null);
       return 'failed';
     }
-  }
-
-  /** The bundle's channels minus those another live subscription of the same customer covers. */
-  private async channelsToLeave(em: EntityManager, subscription: Subscription): Promise<Channel[]> {
-    const rows: Array<{ id: string }> = await em.execute(
-      `select c.id from channels c join bundle_channels bc on bc.channel_id = c.id
-        where bc.bundle_id = ?
-          and not exists (
-            select 1 from subscriptions s join bundle_channels other on other.bundle_id = s.bundle_id
-             where s.customer_id = ? and s.id <> ? and s.status in ('ACTIVE', 'PAST_DUE') and other.channel_id = c.id)`,
-      [subscription.bundle.id, subscription.customer.id, subscription.id],
-    );
-    return rows.length ? em.find(Channel, { id: { $in: rows.map((r) => r.id) } }) : [];
   }
 
   private async revokeOpenLinks(em: EntityManager, subscription: Subscription, channels: Channel[]): Promise<number> {

@@ -18,22 +18,39 @@ const actor = systemActor('subscriptions');
  * or extends it from its current end (never shortening time already paid for), in the paying
  * transition's own transaction.
  */
+/** Runs in the transaction that ended the access (e.g. queues the removal from the channels). */
+export type AccessEndedListener = (tx: Tx, subscription: Subscription, payment: Payment, reason: string) => Promise<void>;
+
+const UNPAID_REASON: Partial<Record<PaymentStatus, string>> = {
+  [PaymentStatus.REFUNDED]: 'payment refunded',
+  [PaymentStatus.DISPUTED]: 'payment disputed',
+  [PaymentStatus.CANCELLED]: 'authorization released',
+};
+
 export class SubscriptionService {
+  private readonly accessEndedListeners: AccessEndedListener[] = [];
+
+  onAccessEnded(listener: AccessEndedListener): void {
+    this.accessEndedListeners.push(listener);
+  }
+
   watch(transitions: PaymentTransitions): void {
     transitions.onTransition(async (tx, { payment, from, to }) => {
       const paid = to === PaymentStatus.SUCCEEDED || (to === PaymentStatus.AUTHORIZED && payment.captureMode === CaptureMode.MANUAL);
       // Under manual capture access starts at authorization; the later capture must not extend again.
       const alreadyCounted = to === PaymentStatus.SUCCEEDED && payment.captureMode === CaptureMode.MANUAL && payment.authorizedAt;
       if (paid && !alreadyCounted && !payment.refundRequestedAt) await this.extendForPayment(tx, payment);
-      // The money went back (a full refund) or never arrived (an authorization released).
-      const unpaid = to === PaymentStatus.REFUNDED || (to === PaymentStatus.CANCELLED && from === PaymentStatus.AUTHORIZED);
-      if (unpaid) await this.endAccessFor(tx, payment, to === PaymentStatus.REFUNDED ? 'payment refunded' : 'authorization released');
+      // The money went back (a full refund), is held back by the bank (a dispute) or never arrived
+      // (an authorization released). A partial refund moves no status and ends nothing.
+      const unpaid = to === PaymentStatus.REFUNDED || to === PaymentStatus.DISPUTED || (to === PaymentStatus.CANCELLED && from === PaymentStatus.AUTHORIZED);
+      if (unpaid) await this.endAccessFor(tx, payment, UNPAID_REASON[to]!);
     });
   }
 
   /**
-   * The subscription this payment last paid for lapses now (the expiry job then removes the
-   * customer from the channels). A subscription since renewed by another payment is left alone.
+   * The subscription this payment last paid for lapses now, and the onAccessEnded listeners (the
+   * removal from the channels) run in the same transaction. A subscription since renewed by another
+   * payment, or lapsed already, is left alone: a redelivered event ends nothing twice.
    */
   async endAccessFor(tx: Tx, payment: Payment, reason: string): Promise<Subscription | null> {
     const subscription = await tx.em.findOne(Subscription, { lastPaymentId: payment.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
@@ -50,6 +67,7 @@ export class SubscriptionService {
       note: reason,
     });
     tx.publish(Topic.ACCESS_CHANGED, { customerId: payment.customer.id, bundleId: payment.bundle.id, subscriptionId: subscription.id, status: subscription.status, at: now });
+    for (const listener of this.accessEndedListeners) await listener(tx, subscription, payment, reason);
     return subscription;
   }
 

@@ -1,7 +1,7 @@
 import { Entity, Index, Property, type Opt } from '@mikro-orm/core';
 import { BaseEntity } from '../platform/database/base.entity';
 
-export type TelegramActionKind = 'sendMessage' | 'revokeInviteLink' | 'approveJoinRequest' | 'declineJoinRequest';
+export type TelegramActionKind = 'sendMessage' | 'revokeInviteLink' | 'approveJoinRequest' | 'declineJoinRequest' | 'removeChatMember';
 
 /**
  * A Bot API call that an update's handling decided on, written in the same transaction as the

@@ -3,11 +3,11 @@ import type { TelegramOutbox } from './telegram-outbox.service';
 
 const BATCH = 100;
 
-/** Retries Telegram calls (link revokes, join decisions, replies) that failed right after commit. */
+/** Retries Telegram calls (link revokes, removals, join decisions, replies) that failed right after commit. */
 export function telegramOutboxJob(outbox: TelegramOutbox, every: string): JobDefinition {
   return {
     name: 'telegram:outbox',
-    description: 'Retries owed Telegram calls (invite-link revokes, join-request decisions, replies) with backoff.',
+    description: 'Retries owed Telegram calls (invite-link revokes, member removals, join-request decisions, replies) with backoff.',
     schedule: { every },
     handler: async () => outbox.runDue(BATCH),
   };

@@ -1,3 +1,4 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import { personalValuePattern, type ErasureSubject } from '../customers/personal-data-copies';
@@ -8,12 +9,24 @@ import type { TelegramClient } from '../integrations/telegram/telegram.client';
 import { TelegramError } from '../integrations/telegram/telegram.errors';
 import { TelegramOutboxItem, type TelegramActionKind } from './telegram-outbox.entity';
 
-interface Claimed {
-  id: string;
+export interface OwedCall {
   kind: TelegramActionKind;
   params: Record<string, string>;
+}
+
+interface Claimed extends OwedCall {
+  id: string;
   attempts: number;
 }
+
+/** done: made, already done at Telegram, or no longer wanted (a guard said why); gave-up: retries spent. */
+export type OutboxOutcome = { kind: 'done' } | { kind: 'gave-up'; error: string };
+
+/** Asked right before the call: a reason it is no longer wanted, or null to make it. */
+export type OutboxGuard = (em: EntityManager, params: Record<string, string>) => Promise<string | null>;
+
+/** Runs in the transaction that settles a call (its row already deleted). */
+export type OutboxSettled = (tx: Tx, call: OwedCall, outcome: OutboxOutcome) => Promise<void>;
 
 /**
  * Answers that mean the call's purpose is already met: the link is already dead, the join request
@@ -28,18 +41,22 @@ const SEVERITY: Record<TelegramActionKind, AlertSeverity | null> = {
   revokeInviteLink: AlertSeverity.MEDIUM,
   approveJoinRequest: AlertSeverity.HIGH,
   declineJoinRequest: AlertSeverity.LOW,
+  // Someone keeps a channel they no longer pay for.
+  removeChatMember: AlertSeverity.HIGH,
 };
 
 const RETURNING = `returning id, kind, params, attempts`;
 
 /**
- * Telegram calls decided while handling an update (replies, link revokes, join decisions): queued
- * in the update's transaction, attempted right after commit, and retried by the outbox job with
+ * Telegram calls decided in a transaction (replies, link revokes, join decisions, removals when
+ * access ends): queued in that transaction, attempted right after commit, and retried by the outbox job with
  * backoff until done or a bounded number of attempts is spent (then an Alert). Each pending call is a
  * row (the table, not the job, is the source of truth), claimed with SKIP LOCKED and a lease.
  */
 export class TelegramOutbox {
   private readonly inFlight = new Set<Promise<void>>();
+  private readonly guards = new Map<TelegramActionKind, OutboxGuard>();
+  private readonly settledHooks: OutboxSettled[] = [];
 
   constructor(
     private readonly db: Database,
@@ -54,6 +71,14 @@ export class TelegramOutbox {
     tx.em.persist(item);
     // Not awaited: the update is acknowledged on commit, not when Telegram answers these calls.
     tx.afterCommit(() => void this.track(this.runClaimed(this.claim(`id = ? and next_attempt_at <= ?`, (now) => [item.id, now]))));
+  }
+
+  guard(kind: TelegramActionKind, guard: OutboxGuard): void {
+    this.guards.set(kind, guard);
+  }
+
+  onSettled(hook: OutboxSettled): void {
+    this.settledHooks.push(hook);
   }
 
   /** The job: claims due items (SKIP LOCKED, so instances share the work) and attempts them. */
@@ -93,6 +118,11 @@ export class TelegramOutbox {
 
   private async attempt(item: Claimed): Promise<void> {
     try {
+      const moot = await this.guards.get(item.kind)?.(this.db.fork(), item.params);
+      if (moot) {
+        this.logger.info({ outboxId: item.id, kind: item.kind, reason: moot }, 'telegram call no longer wanted');
+        return await this.finish(item);
+      }
       await this.call(item);
       await this.finish(item);
     } catch (error) {
@@ -105,7 +135,18 @@ export class TelegramOutbox {
     if (kind === 'sendMessage') return this.telegram.sendMessage(params.chatId, params.text);
     if (kind === 'revokeInviteLink') return this.telegram.revokeChatInviteLink(params.chatId, params.inviteLink);
     if (kind === 'approveJoinRequest') return this.telegram.approveChatJoinRequest(params.chatId, params.userId);
+    if (kind === 'removeChatMember') return this.removeMember(params.chatId, params.userId);
     return this.telegram.declineChatJoinRequest(params.chatId, params.userId);
+  }
+
+  /**
+   * Ban then unban with only_if_banned: out of the chat, yet free to rejoin after buying again. A
+   * repeat after a lost answer does the same again, so the pair is one call that is safe to retry.
+   * https://core.telegram.org/bots/api#unbanchatmember
+   */
+  private async removeMember(chatId: string, userId: string): Promise<void> {
+    await this.telegram.banChatMember(chatId, userId);
+    await this.telegram.unbanChatMember(chatId, userId);
   }
 
   private async finish(item: Claimed): Promise<void> {
@@ -114,6 +155,7 @@ export class TelegramOutbox {
       if (item.kind === 'revokeInviteLink') {
         await tx.em.execute(`update invite_links set revoked_at = ?, updated_at = ? where id = ? and revoked_at is null`, [tx.clock.now(), tx.clock.now(), item.params.linkId]);
       }
+      for (const hook of this.settledHooks) await hook(tx, item, { kind: 'done' });
     });
   }
 
@@ -131,6 +173,7 @@ export class TelegramOutbox {
       }
       await tx.em.execute(`delete from telegram_outbox where id = ?`, [item.id]);
       await this.giveUp(tx, item, message);
+      for (const hook of this.settledHooks) await hook(tx, item, { kind: 'gave-up', error: message.slice(0, 500) });
     });
   }
 
@@ -152,7 +195,8 @@ export class TelegramOutbox {
 /**
  * Erasure hook: calls still owed to or about the person (a reply to their private chat, the answer
  * to their join request) are dropped with their Telegram id; nobody is left to receive them. A
- * link revoke names no user and stays.
+ * link revoke names no user and stays. No removal is owed by then: the expiry job erases only
+ * customers whose removals are all recorded done.
  */
 export async function forgetOutboxUser(tx: Tx, subject: ErasureSubject): Promise<void> {
   const pattern = personalValuePattern(subject, { name: false });

@@ -3,6 +3,7 @@ import { SubscriptionService } from '../access/subscription.service';
 import { createTelegramAccess, type TelegramAccess } from './telegram-access.module';
 import { forgetBindingTokens } from '../access/telegram-binding.service';
 import { AccessRemoval } from '../access/access-removal.service';
+import { AccessRevocation } from '../access/access-revocation.service';
 import { AccessExpiry } from '../access/access-expiry.service';
 import { accessExpiryJob } from '../access/access-expiry.job';
 import { retentionJob, testLinkRemovalJob } from '../access/access.jobs';
@@ -167,6 +168,9 @@ export function createServices(infra: Infrastructure): Services {
   const accessExpiry = new AccessExpiry(db, accessRemoval, personalData, config.access, logger.child({ component: 'access-expiry' }));
   scheduler.define(accessExpiryJob(accessExpiry, config.access.expiryCron));
   const telegramAccess = createTelegramAccess({ config, db, telegram, intake, alerts, customers, delivery, dispatcher, scheduler, logger });
+  // Access follows money at once: the removal is queued in the transaction that ended access.
+  const accessRevocation = new AccessRevocation(telegramAccess.telegramOutbox);
+  subscriptions.onAccessEnded((tx, subscription, payment, reason) => accessRevocation.revokeNow(tx, subscription, payment, reason));
   personalData.onErase(forgetBindingTokens);
   personalData.onErase(forgetOutboxUser);
   // Last: the net by value, over what the hooks above left (and every free-text column).
