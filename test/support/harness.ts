@@ -128,6 +128,8 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     },
     async reset() {
       await app.services.dispatcher.whenIdle();
+      // Removals queued when a test's refund ended access are still being made after its commit.
+      await app.services.telegramOutbox.whenIdle();
       await truncateAll(database.url);
       stripe.reset();
       telegram.reset();
