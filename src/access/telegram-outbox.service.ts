@@ -3,7 +3,8 @@ import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import { personalValuePattern, type ErasureSubject } from '../customers/personal-data-copies';
 import type { Database, Tx } from '../platform/database/transaction';
-import { retryDelayMs } from '../platform/shared/backoff';
+import { LeaseQueue } from '../platform/jobs/lease-queue';
+import type { BackoffPolicy } from '../platform/shared/backoff';
 import type { Logger } from '../platform/observability/logger';
 import type { TelegramClient } from '../integrations/telegram/telegram.client';
 import { TelegramError } from '../integrations/telegram/telegram.errors';
@@ -45,8 +46,6 @@ const SEVERITY: Record<TelegramActionKind, AlertSeverity | null> = {
   removeChatMember: AlertSeverity.HIGH,
 };
 
-const RETURNING = `returning id, kind, params, attempts`;
-
 /**
  * Telegram calls decided in a transaction (replies, link revokes, join decisions, removals when
  * access ends): queued in that transaction, attempted right after commit, and retried by the outbox job with
@@ -57,20 +56,32 @@ export class TelegramOutbox {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly guards = new Map<TelegramActionKind, OutboxGuard>();
   private readonly settledHooks: OutboxSettled[] = [];
+  private readonly queue: LeaseQueue<Claimed>;
 
   constructor(
     private readonly db: Database,
     private readonly telegram: TelegramClient,
     private readonly alerts: AlertService,
-    private readonly settings: { maxAttempts: number; leaseMs: number },
+    settings: { maxAttempts: number; leaseMs: number; backoff: BackoffPolicy },
     private readonly logger: Logger,
-  ) {}
+  ) {
+    // The claim counts the attempt, so a call whose worker died mid-way is still one of the budget.
+    this.queue = new LeaseQueue<Claimed>({
+      table: 'telegram_outbox',
+      countOnClaim: true,
+      maxAttempts: settings.maxAttempts,
+      lastError: { column: 'last_error', maxLength: 1000 },
+      returning: 'id, kind, params, attempts',
+      leaseMs: settings.leaseMs,
+      backoff: settings.backoff,
+    });
+  }
 
   enqueue(tx: Tx, kind: TelegramActionKind, params: Record<string, string>): void {
     const item = tx.em.create(TelegramOutboxItem, { kind, params, nextAttemptAt: tx.clock.now() });
     tx.em.persist(item);
     // Not awaited: the update is acknowledged on commit, not when Telegram answers these calls.
-    tx.afterCommit(() => void this.track(this.runClaimed(this.claim(`id = ? and next_attempt_at <= ?`, (now) => [item.id, now]))));
+    tx.afterCommit(() => void this.track(this.runClaimed(this.queue.claim(this.db.fork(), { now: this.db.clock.now(), limit: 1, ids: [item.id] }))));
   }
 
   guard(kind: TelegramActionKind, guard: OutboxGuard): void {
@@ -83,8 +94,7 @@ export class TelegramOutbox {
 
   /** The job: claims due items (SKIP LOCKED, so instances share the work) and attempts them. */
   async runDue(limit: number): Promise<{ attempted: number }> {
-    const due = `id in (select id from telegram_outbox where next_attempt_at <= ? order by next_attempt_at limit ? for update skip locked)`;
-    const claim = this.claim(due, (now) => [now, limit]);
+    const claim = this.queue.claim(this.db.fork(), { now: this.db.clock.now(), limit });
     return { attempted: await this.runClaimed(claim) };
   }
 
@@ -98,16 +108,6 @@ export class TelegramOutbox {
     this.inFlight.add(tracked);
     void tracked.finally(() => this.inFlight.delete(tracked));
     return tracked;
-  }
-
-  /** The claim counts the attempt and sets a lease, so a worker that dies gives the item back. */
-  private async claim(where: string, whereParams: (now: Date) => unknown[]): Promise<Claimed[]> {
-    const now = this.db.clock.now();
-    const leaseUntil = new Date(now.getTime() + this.settings.leaseMs);
-    return this.db.fork().execute(
-      `update telegram_outbox set attempts = attempts + 1, next_attempt_at = ?, updated_at = ? where ${where} ${RETURNING}`,
-      [leaseUntil, now, ...whereParams(now)],
-    );
   }
 
   private async runClaimed(claim: Promise<Claimed[]>): Promise<number> {
@@ -162,13 +162,11 @@ export class TelegramOutbox {
   private async failed(item: Claimed, error: unknown): Promise<void> {
     const telegramError = error instanceof TelegramError ? error : null;
     const message = (error as Error).message ?? String(error);
-    const retry = (telegramError?.retryable ?? true) && item.attempts < this.settings.maxAttempts;
+    const retry = (telegramError?.retryable ?? true) && !this.queue.spent(item.attempts);
     this.logger.warn({ outboxId: item.id, kind: item.kind, attempt: item.attempts, err: message, retry }, 'telegram call failed');
     await this.db.transaction(async (tx) => {
       if (retry) {
-        const backoff = retryDelayMs(item.attempts, { baseMs: 2_000, capMs: 10 * 60_000, jitter: 0.2 });
-        const delay = Math.max(backoff, telegramError?.retryAfterMs ?? 0);
-        await tx.em.execute(`update telegram_outbox set next_attempt_at = ?, last_error = ? where id = ?`, [new Date(tx.clock.now().getTime() + delay), message.slice(0, 1000), item.id]);
+        await this.queue.retryLater(tx.em, item.id, item.attempts, tx.clock.now(), message, { atLeastMs: telegramError?.retryAfterMs ?? 0 });
         return;
       }
       await tx.em.execute(`delete from telegram_outbox where id = ?`, [item.id]);

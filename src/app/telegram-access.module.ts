@@ -1,5 +1,6 @@
 import type { AlertService } from '../alerts/alert.service';
 import type { Config } from '../platform/config';
+import { queueBackoff } from '../platform/config/queues';
 import type { CustomerService } from '../customers/customer.service';
 import type { Database } from '../platform/database/transaction';
 import type { DeliveryDispatcher } from '../delivery/delivery-dispatcher';
@@ -38,7 +39,8 @@ export function createTelegramAccess(deps: {
   const settings = config.telegram;
   // The lease outlasts one call's timeout, so a slow call is not taken over while it still runs.
   const leaseMs = config.delivery.telegramTimeoutMs * 2 + 5_000;
-  const telegramOutbox = new TelegramOutbox(db, telegram, deps.alerts, { maxAttempts: settings.outboxMaxAttempts, leaseMs }, logger.child({ component: 'telegram-outbox' }));
+  const backoff = queueBackoff(config.queues.telegramOutbox, config.queues);
+  const telegramOutbox = new TelegramOutbox(db, telegram, deps.alerts, { maxAttempts: settings.outboxMaxAttempts, leaseMs, backoff }, logger.child({ component: 'telegram-outbox' }));
   deps.scheduler.define(telegramOutboxJob(telegramOutbox, settings.outboxRetryEvery));
   const telegramBinding = new TelegramBinding(db, telegram, deps.customers, deps.delivery, deps.dispatcher, telegramOutbox, {
     tokenTtlHours: settings.bindingTokenTtlHours,
