@@ -3,7 +3,7 @@ import type { SubscriptionService } from '../access/subscription.service';
 import { AlertNotifier } from '../alerts/alert-notifier';
 import { alertNotifyJob } from '../alerts/alert-notify.job';
 import type { AlertService } from '../alerts/alert.service';
-import type { Config } from '../platform/config';
+import { queueBackoff, type Config } from '../platform/config';
 import type { Database } from '../platform/database/transaction';
 import type { DeliveryService } from '../delivery/delivery.service';
 import { DeliveryStatus } from '../delivery/delivery-status';
@@ -57,7 +57,7 @@ export function createMonitoring(deps: MonitoringDeps): Monitoring {
 
   // CAPTURE_ON=joined: delivered is not enough, the customer must have joined (the access feature calls kick()).
   const fulfilled = config.capture.on === 'joined' ? paymentsJoined : null;
-  const manualCapture = new ManualCapture(db, gateway, transitions, paymentSync, alerts, config.capture, fulfilled, logger.child({ component: 'manual-capture' }));
+  const manualCapture = new ManualCapture(db, gateway, transitions, paymentSync, alerts, config.capture, fulfilled, logger.child({ component: 'manual-capture' }), queueBackoff(config.capture, config.queues));
   if (config.capture.on === 'delivered') deps.delivery.onChange((change) => change.to === DeliveryStatus.DELIVERED && manualCapture.kick(change.paymentId));
   scheduler.define(manualCaptureJob(manualCapture, config.capture.sweepEvery));
 

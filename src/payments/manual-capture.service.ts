@@ -4,7 +4,8 @@ import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import type { Config } from '../platform/config';
 import { systemActor, type Actor, type Database, type Tx } from '../platform/database/transaction';
 import type { GatewayPaymentIntent, PaymentGateway } from '../integrations/stripe/payment-gateway';
-import { retryDelayMs } from '../platform/shared/backoff';
+import { LeaseQueue } from '../platform/jobs/lease-queue';
+import type { BackoffPolicy } from '../platform/shared/backoff';
 import type { Logger } from '../platform/observability/logger';
 import { Payment } from './payment.entity';
 import { PaymentStatus } from './payment-status';
@@ -29,6 +30,7 @@ const WAIT_FOR_JOIN_MS = 10 * 60_000;
 export class ManualCapture {
   private stopped = false;
   private readonly running = new Set<Promise<void>>();
+  private readonly queue: LeaseQueue;
 
   constructor(
     private readonly db: Database,
@@ -39,7 +41,22 @@ export class ManualCapture {
     private readonly settings: Config['capture'],
     private readonly fulfilled: FulfilmentCheck,
     private readonly logger: Logger,
-  ) {}
+    backoff: BackoffPolicy,
+  ) {
+    // A payment delivered but never scheduled (capture_next_attempt_at null) is due at once.
+    this.queue = new LeaseQueue({
+      table: 'payments',
+      dueColumn: 'capture_next_attempt_at',
+      dueWhenNull: true,
+      order: 'capture_next_attempt_at nulls first',
+      attemptsColumn: 'capture_attempts',
+      maxAttempts: settings.maxAttempts,
+      // Delivery has its own table (src/delivery): fulfilled means its delivery row says DELIVERED.
+      ready: `status = 'AUTHORIZED' and capture_mode = 'MANUAL' and exists (select 1 from deliveries d where d.payment_id = payments.id and d.status = 'DELIVERED')`,
+      leaseMs: settings.leaseMs,
+      backoff,
+    });
+  }
 
   /** After commit, off the caller's path: try this payment now if it is due. */
   kick(paymentId: string): void {
@@ -99,18 +116,7 @@ export class ManualCapture {
   }
 
   private async claim(paymentId: string | null, limit = 1): Promise<string[]> {
-    const now = this.db.clock.now();
-    const lease = new Date(now.getTime() + this.settings.leaseMs);
-    const rows: Array<{ id: string }> = await this.db.fork().execute(
-      `update payments set capture_next_attempt_at = ?, updated_at = ? where id in (
-         select id from payments
-          where status = 'AUTHORIZED' and capture_mode = 'MANUAL' and delivery_status = 'DELIVERED'
-            and capture_attempts < ? and (capture_next_attempt_at is null or capture_next_attempt_at <= ?)
-            ${paymentId ? 'and id = ?' : ''}
-          order by capture_next_attempt_at nulls first limit ? for update skip locked)
-       returning id`,
-      [lease, now, this.settings.maxAttempts, now, ...(paymentId ? [paymentId] : []), limit],
-    );
+    const rows = await this.queue.claim(this.db.fork(), { now: this.db.clock.now(), limit, ...(paymentId ? { ids: [paymentId] } : {}) });
     return rows.map((row) => row.id);
   }
 
@@ -150,9 +156,8 @@ export class ManualCapture {
       payment.captureLastError = message.slice(0, 500);
       // No longer AUTHORIZED: Stripe dropped the hold (expired, or released elsewhere); no retry can capture it.
       const hopeless = payment.status !== PaymentStatus.AUTHORIZED;
-      if (!hopeless && payment.captureAttempts < this.settings.maxAttempts) {
-        const delay = retryDelayMs(payment.captureAttempts, { baseMs: this.settings.backoffBaseMs, capMs: this.settings.backoffCapMs, jitter: 0.2 });
-        payment.captureNextAttemptAt = new Date(tx.clock.now().getTime() + delay);
+      if (!hopeless && !this.queue.spent(payment.captureAttempts)) {
+        payment.captureNextAttemptAt = this.queue.retryAt(payment.captureAttempts, tx.clock.now());
         return;
       }
       payment.captureNextAttemptAt = null;

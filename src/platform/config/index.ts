@@ -14,6 +14,7 @@ import { checkRetryLease, retriesConfig, type RetriesConfig } from './retries';
 import { telegramConfig, type TelegramConfig } from './telegram';
 
 export { ConfigError, ROLES } from './reader';
+export { queueBackoff } from './queues';
 export type { ApiKey, Role } from './reader';
 
 export interface Config {
