@@ -1,6 +1,7 @@
 import type { Config } from '../platform/config';
 import type { Database, Tx } from '../platform/database/transaction';
-import { retryDelayMs } from '../platform/shared/backoff';
+import { LeaseQueue } from '../platform/jobs/lease-queue';
+import type { BackoffPolicy } from '../platform/shared/backoff';
 import type { Logger } from '../platform/observability/logger';
 import { Alert } from './alert.entity';
 import { AlertSeverity } from './alert.types';
@@ -40,13 +41,27 @@ export class AlertNotifier {
   private stopped = false;
   private readonly timers = new Set<NodeJS.Timeout>();
   private readonly running = new Set<Promise<void>>();
+  private readonly queue: LeaseQueue;
 
   constructor(
     private readonly db: Database,
     private readonly settings: Config['alertWebhook'],
+    backoff: BackoffPolicy,
     private readonly logger: Logger,
     private readonly post: AlertPoster = postJson,
-  ) {}
+  ) {
+    this.queue = new LeaseQueue({
+      table: 'alerts',
+      dueColumn: 'notify_next_at',
+      attemptsColumn: 'notify_attempts',
+      maxAttempts: settings.maxAttempts,
+      ready: `notify_status = 'PENDING'`,
+      updatedAtColumn: null,
+      // Outlasts one post (its timeout) with room to record it: a live sender is never raced.
+      leaseMs: 2 * settings.timeoutMs + 5_000,
+      backoff,
+    });
+  }
 
   get enabled(): boolean {
     return Boolean(this.settings.url);
@@ -63,13 +78,7 @@ export class AlertNotifier {
   /** Claims due notifications (bounded) and sends them; for the periodic job. */
   async sweep(limit = 100): Promise<{ claimed: number }> {
     if (!this.enabled) return { claimed: 0 };
-    const now = this.db.clock.now();
-    const rows: Array<{ id: string }> = await this.db.fork().execute(
-      `update alerts set notify_next_at = ? where id in (
-         select id from alerts where notify_status = 'PENDING' and notify_next_at <= ?
-          order by notify_next_at limit ? for update skip locked) returning id`,
-      [this.leaseEnd(), now, limit],
-    );
+    const rows = await this.queue.claim(this.db.fork(), { now: this.db.clock.now(), limit });
     await Promise.all(rows.map((row) => this.send(row.id)));
     return { claimed: rows.length };
   }
@@ -91,10 +100,7 @@ export class AlertNotifier {
   }
 
   private async claimOne(alertId: string): Promise<boolean> {
-    const rows: Array<{ id: string }> = await this.db.fork().execute(
-      `update alerts set notify_next_at = ? where id = ? and notify_status = 'PENDING' and notify_next_at <= ? returning id`,
-      [this.leaseEnd(), alertId, this.db.clock.now()],
-    );
+    const rows = await this.queue.claim(this.db.fork(), { now: this.db.clock.now(), limit: 1, ids: [alertId] });
     return rows.length > 0;
   }
 
@@ -117,14 +123,15 @@ export class AlertNotifier {
       const alert = await tx.em.findOneOrFail(Alert, alertId);
       alert.notifyAttempts += 1;
       alert.notifyError = failure?.slice(0, 500) ?? null;
-      if (!failure || alert.notifyAttempts >= this.settings.maxAttempts) {
+      if (!failure || this.queue.spent(alert.notifyAttempts)) {
         alert.notifyStatus = failure ? 'FAILED' : 'SENT';
         alert.notifyNextAt = null;
         if (failure) this.logger.error({ alertId, attempts: alert.notifyAttempts, err: failure }, 'gave up notifying an alert');
         return null;
       }
-      const delay = retryDelayMs(alert.notifyAttempts, { baseMs: this.settings.backoffBaseMs, capMs: this.settings.backoffCapMs, jitter: 0.2 });
-      alert.notifyNextAt = new Date(tx.clock.now().getTime() + delay);
+      const now = tx.clock.now();
+      alert.notifyNextAt = this.queue.retryAt(alert.notifyAttempts, now);
+      const delay = alert.notifyNextAt.getTime() - now.getTime();
       this.logger.warn({ alertId, attempt: alert.notifyAttempts, err: failure, retryInMs: delay }, 'alert notification failed; retrying');
       return delay;
     });
@@ -138,9 +145,5 @@ export class AlertNotifier {
     }, delayMs + 25);
     timer.unref();
     this.timers.add(timer);
-  }
-
-  private leaseEnd(): Date {
-    return new Date(this.db.clock.now().getTime() + 2 * this.settings.timeoutMs + 5_000);
   }
 }

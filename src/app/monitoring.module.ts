@@ -51,7 +51,7 @@ export interface Monitoring {
 /** Issue 7's services, jobs and hooks: manual capture, operator actions, reconciliation, alert notifications. */
 export function createMonitoring(deps: MonitoringDeps): Monitoring {
   const { config, logger, db, gateway, scheduler, alerts, transitions, paymentSync } = deps;
-  const alertNotifier = new AlertNotifier(db, config.alertWebhook, logger.child({ component: 'alert-notifier' }));
+  const alertNotifier = new AlertNotifier(db, config.alertWebhook, queueBackoff(config.alertWebhook, config.queues), logger.child({ component: 'alert-notifier' }));
   alerts.onRaised((tx, alert) => alertNotifier.enqueue(tx, alert));
   if (alertNotifier.enabled) scheduler.define(alertNotifyJob(alertNotifier, config.alertWebhook.sweepEvery));
 
