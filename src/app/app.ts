@@ -13,6 +13,7 @@ import { Metrics } from '../platform/observability/metrics';
 import { customerRateLimit } from '../platform/http/rate-limit';
 import { createExpressApp, finishExpressApp } from '../platform/http/server';
 import { Scheduler } from '../platform/jobs/scheduler';
+import { listenForInbox } from '../inbox/inbox-listener';
 import { createServices, type Services } from './services';
 import { systemClock, type Clock } from '../platform/shared/clock';
 import { createLogger, type Logger } from '../platform/observability/logger';
@@ -82,6 +83,9 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
     httpServer.listen(config.port, config.host, () => resolve());
   });
   const port = (httpServer.address() as AddressInfo).port;
+  const inboxListener = await listenForInbox(databaseUrl, services.intake, logger.child({ component: 'inbox' }));
+  // Events a previous process stored but did not apply (it stopped or died) are applied now.
+  services.intake.wake();
   // Not fatal: updates queue up at Telegram until the webhook is registered or polling starts.
   await services.telegramUpdates.start().catch((error: unknown) => logger.error({ err: error }, 'telegram updates did not start'));
   if (options.startJobs !== false) {
@@ -100,6 +104,8 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
     stop: async () => {
       await graphql.stop();
       await services.telegramUpdates.stop();
+      await inboxListener.close();
+      await services.intake.stop();
       await services.dispatcher.stop();
       services.recoveryStatsFeed.stop();
       await services.manualCapture.stop();

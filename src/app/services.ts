@@ -18,7 +18,7 @@ import { scrubGatewayEvents } from '../inbox/gateway-event-scrubber';
 import { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import { CatalogService } from '../catalog/catalog.service';
-import type { Config } from '../platform/config';
+import { queueBackoff, type Config } from '../platform/config';
 import { CustomerService } from '../customers/customer.service';
 import type { Orm } from '../platform/database/orm';
 import { Database } from '../platform/database/transaction';
@@ -123,7 +123,7 @@ export function createServices(infra: Infrastructure): Services {
   const staleCleanup = new StaleCleanup(db, pending, latePayments, alerts, { batchSize: config.payments.cleanupBatchSize, largeThreshold: config.payments.largeCleanupThreshold }, logger.child({ component: 'cleanup' }));
   const checkoutAdvice = new CheckoutAdvice(pending, catalog, scheduler);
   scheduler.define(staleCleanupJob(staleCleanup, config.payments.cleanupCron));
-  const intake = new WebhookIntake(db, logger, config.jobs.gatewayEventMaxAttempts, {
+  const intake = new WebhookIntake(db, logger.child({ component: 'inbox' }), { maxAttempts: config.jobs.gatewayEventMaxAttempts, leaseMs: config.jobs.inboxLeaseMs, batchSize: config.jobs.inboxBatchSize, backoff: queueBackoff(config.queues.inbox, config.queues) }, {
     onOutcome: (gateway, outcome) => metrics.webhookEvents.inc({ gateway, outcome }),
     onGaveUp: async (tx, event) => {
       await alerts.raise(tx, {

@@ -6,10 +6,11 @@ import type { Metrics } from '../platform/observability/metrics';
 
 /**
  * POST /webhooks/stripe. The signature is checked on the exact bytes received (so this route
- * parses its own raw body), then the event and its effect are committed, and only then 200.
- * 400: bad signature or body (Stripe should not retry); 500: anything else (Stripe retries).
- * An event stored but not applicable as sent (see WebhookIntake) answers 200 `unapplied`: it
- * failed for good and raised an alert; a redelivery would hold the same bytes.
+ * parses its own raw body), then the raw event is committed to the inbox, and only then 200; it is
+ * applied from there (WebhookIntake). 400: bad signature or body, nothing stored (Stripe should not
+ * retry); 503: the event could not be stored (the database is down, say): Stripe redelivers.
+ * An event stored but not applicable as sent answers 200 `unapplied`: it failed for good and
+ * raised an alert; a redelivery would hold the same bytes.
  */
 export function stripeWebhookRouter(deps: { verifier: StripeWebhookVerifier; intake: WebhookIntake; metrics: Metrics; logger: Logger }): Router {
   const router = express.Router();
@@ -27,11 +28,11 @@ export function stripeWebhookRouter(deps: { verifier: StripeWebhookVerifier; int
     }
     try {
       const result = await deps.intake.receive({ gateway: 'stripe', eventId: event.id, type: event.type, payload: event as unknown as Record<string, unknown> });
-      log.info({ eventId: event.id, type: event.type, status: result.status, outcome: result.outcome }, 'stripe event');
+      log.info({ eventId: event.id, type: event.type, status: result.status }, 'stripe event');
       res.status(200).json({ received: true, status: result.status });
     } catch (error) {
-      log.error({ err: error, eventId: event.id, type: event.type }, 'stripe event not applied; Stripe will redeliver');
-      res.status(500).json({ error: 'Event not applied; please retry' });
+      log.error({ err: error, eventId: event.id, type: event.type }, 'stripe event not stored; Stripe will redeliver');
+      res.status(503).json({ error: 'Event not stored; please retry' });
     }
   });
   return router;

@@ -18,8 +18,8 @@ function sameSecret(given: string | undefined, expected: string | undefined): bo
  * POST /webhooks/telegram. Telegram proves itself with the secret_token we gave setWebhook, sent
  * back in X-Telegram-Bot-Api-Secret-Token (https://core.telegram.org/bots/api#setwebhook); a
  * wrong or missing one gets 401 before anything is read or stored. Then, as the Stripe route:
- * the update and its effect commit together and only then 200; any failure answers 500 and
- * Telegram delivers the update again. Without a configured secret every request is refused.
+ * the update is committed to the inbox and only then 200 (it is applied from there); an update that
+ * could not be stored answers 503 and Telegram delivers it again. Without a configured secret every request is refused.
  */
 export function telegramWebhookRouter(deps: { secret: string | undefined; updates: TelegramUpdates; metrics: Metrics; logger: Logger }): Router {
   const router = express.Router();
@@ -38,11 +38,11 @@ export function telegramWebhookRouter(deps: { secret: string | undefined; update
     const update = req.body;
     try {
       const result = await deps.updates.receive(update);
-      log.info({ updateId: update.update_id, status: result.status, outcome: result.outcome }, 'telegram update');
+      log.info({ updateId: update.update_id, status: result.status }, 'telegram update');
       res.status(200).json({ received: true, status: result.status });
     } catch (error) {
-      log.error({ err: error, updateId: update.update_id }, 'telegram update not applied; Telegram will redeliver');
-      res.status(500).json({ error: 'Update not applied; please retry' });
+      log.error({ err: error, updateId: update.update_id }, 'telegram update not stored; Telegram will redeliver');
+      res.status(503).json({ error: 'Update not stored; please retry' });
     }
   });
   return router;

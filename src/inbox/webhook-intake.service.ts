@@ -1,8 +1,10 @@
-import { LockMode } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Database, Tx } from '../platform/database/transaction';
 import type { Logger } from '../platform/observability/logger';
-import { retryDelayMs } from '../platform/shared/backoff';
 import { safeErrorMessage } from '../platform/observability/safe-error';
+import { LeaseQueue } from '../platform/jobs/lease-queue';
+import type { BackoffPolicy } from '../platform/shared/backoff';
 import { GatewayEvent } from './gateway-event.entity';
 import { describePath, sanitiseJson, wellFormed, type SanitisedPath } from './payload-sanitiser';
 
@@ -13,33 +15,75 @@ export interface IncomingEvent {
   payload: Record<string, unknown>;
 }
 
-/** Applies one stored event inside the intake transaction and says what it did. */
+/** Applies one stored event inside its applying transaction and says what it did. */
 export type EventApplier = (tx: Tx, event: GatewayEvent) => Promise<string>;
 
 /**
+ * What storing an event did. `stored`: new, queued to be applied. `duplicate`: we had it already.
+ * `requeued`: we had it but had not applied it yet (it failed and waits for a retry, or we gave up
+ * on it); the redelivery makes it due now.
  * `unapplied`: stored, but a field an applier relies on could not be stored as sent (see
- * payload-sanitiser.ts), so it was not applied and will not be retried; the failure is recorded
- * and alerted on. A redelivery holds the same bytes, so the caller acknowledges it all the same.
+ * payload-sanitiser.ts), so it will never be applied; the failure is recorded and alerted on.
  */
-export type IntakeResult = { status: 'processed' | 'duplicate' | 'unapplied'; outcome: string | null };
-
-/** An incoming event made storable, with what had to change. */
-interface StorableEvent extends IncomingEvent {
-  sanitizedPaths: SanitisedPath[];
+export type IntakeStatus = 'stored' | 'duplicate' | 'requeued' | 'unapplied';
+export interface IntakeResult {
+  status: IntakeStatus;
+  eventId: string;
 }
 
 export interface IntakeHooks {
-  onOutcome?(gateway: string, outcome: 'processed' | 'duplicate' | 'failed'): void;
+  onOutcome?(gateway: string, outcome: IntakeStatus | 'processed' | 'failed'): void;
   /** Called in the failure's transaction when an event has used up its attempts. */
   onGaveUp?(tx: Tx, event: GatewayEvent): Promise<void>;
   /** Called in the applying transaction when an event that had failed before is finally applied. */
   onRecovered?(tx: Tx, event: GatewayEvent): Promise<void>;
 }
 
+export interface IntakeSettings {
+  maxAttempts: number;
+  /** How long a claimed event is ours before another worker may take it (a crashed worker's lease runs out). */
+  leaseMs: number;
+  /** Events claimed per round trip. */
+  batchSize: number;
+  /** Between failed attempts (INBOX_BACKOFF_*, QUEUE_JITTER_PERCENT). */
+  backoff: BackoffPolicy;
+}
+
+/** The NOTIFY channel on which an instance that stored an event wakes the others. */
+export const INBOX_CHANNEL = 'recoup_inbox';
+
+/** lastError of an event refused for good; a redelivery holds the same bytes and is not requeued. */
+const REFUSED = 'not applied:';
+
 /**
- * The event row and its effect commit together, and the caller answers 2xx only
- * after that. A failure rolls the effect back, records the error on the event row in a separate
- * transaction (so the retry job can find it) and rethrows so the route answers 5xx.
+ * One statement: insert the event or find it, and (when asked) NOTIFY the other instances, sent
+ * on commit. A redelivery of an event whose applying failed (it waits for its backoff, or we gave
+ * up on it) makes it due now; one refused for good, not; one merely not applied yet is a duplicate. One being applied meanwhile is safe: the applying
+ * transaction holds its row, and a second claimer skips it.
+ */
+const store = (returning: string, notify: boolean): string => `
+  with stored as (
+    insert into gateway_events (id, gateway, event_id, type, payload, sanitized_paths, received_at, attempts, last_error, next_attempt_at, created_at, updated_at)
+    values (gen_random_uuid(), ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)
+    on conflict (gateway, event_id) do update set next_attempt_at = excluded.received_at, updated_at = excluded.received_at
+      where gateway_events.processed_at is null and excluded.last_error is null
+        and gateway_events.last_error is not null and gateway_events.last_error not like '${REFUSED}%'
+    returning ${returning}, (xmax = 0) as inserted
+  )
+  select stored.*${notify ? `, pg_notify('${INBOX_CHANNEL}', ?)` : ''} from stored`;
+const STORE_AND_NOTIFY = store('id', true);
+const STORE_QUIETLY = store('id', false);
+const STORE_REFUSED = store('*', false);
+
+/**
+ * The inbox. A webhook route verifies the event and calls receive(): one INSERT (no ORM work),
+ * committed before the route answers 2xx, so an acknowledged event is never lost; a redelivery
+ * hits the unique (gateway, event id) and changes nothing. Applying happens afterwards, from the
+ * table: woken in-process right after the insert, by NOTIFY on the other instances, and by the
+ * gateway-events sweep job (which also picks up what a crashed worker had claimed once its lease
+ * ran out). Each event is applied in its own transaction together with its processedAt, so its
+ * effect happens once; a failure is recorded with backoff and after maxAttempts raises the
+ * gave-up alert, and one bad event never holds up the others.
  *
  * What arrived is always stored: strings jsonb cannot hold (U+0000, lone surrogates) are stored as
  * U+FFFD and the changed paths recorded on the row. Changed free text is applied as usual; a changed
@@ -47,18 +91,36 @@ export interface IntakeHooks {
  */
 export class WebhookIntake {
   private readonly appliers = new Map<string, EventApplier>();
+  private readonly queue: LeaseQueue<Claimed>;
+  private draining: Promise<void> | null = null;
+  private wakeAgain = false;
+  private stopped = false;
 
   constructor(
     private readonly db: Database,
     private readonly logger: Logger,
-    private readonly maxAttempts: number,
+    private readonly settings: IntakeSettings,
     private readonly hooks: IntakeHooks = {},
-  ) {}
+    /** Sent with NOTIFY, so an instance does not wake itself twice. */
+    readonly instanceId: string = randomUUID(),
+  ) {
+    // The claim counts the attempt: one whose worker died is spent all the same (a poison event gives up).
+    this.queue = new LeaseQueue<Claimed>({
+      table: 'gateway_events',
+      ready: 'processed_at is null',
+      countOnClaim: true,
+      maxAttempts: settings.maxAttempts,
+      leaseMs: settings.leaseMs,
+      backoff: settings.backoff,
+      returning: 'id, gateway, attempts, received_at',
+    });
+  }
 
   register(gateway: string, applier: EventApplier): void {
     this.appliers.set(gateway, applier);
   }
 
+  /** Stores the event (committed when this resolves) and wakes the applier. Throws when it could not be stored. */
   async receive(received: IncomingEvent): Promise<IntakeResult> {
     const incoming = storable(received);
     const reliedOn = incoming.sanitizedPaths.filter((p) => p.reliedOn);
@@ -68,68 +130,146 @@ export class WebhookIntake {
         'gateway event held characters jsonb cannot store; stored with U+FFFD in their place',
       );
     }
-    try {
-      const result: IntakeResult = await this.db.transaction(async (tx) => {
-        const event = await this.storeAndLock(tx, incoming);
-        if (event.processedAt) return { status: 'duplicate', outcome: event.outcome };
-        if (reliedOn.length > 0) return { status: 'unapplied', outcome: await this.refuse(tx, event, reliedOn) };
-        return { status: 'processed', outcome: await this.apply(tx, event) };
-      });
-      this.hooks.onOutcome?.(incoming.gateway, result.status === 'unapplied' ? 'failed' : result.status);
-      return result;
-    } catch (error) {
-      this.hooks.onOutcome?.(incoming.gateway, 'failed');
-      await this.recordFailure(incoming, error);
-      throw error;
+    const status = reliedOn.length > 0 ? await this.storeRefused(incoming, reliedOn) : await this.store(incoming);
+    this.hooks.onOutcome?.(incoming.gateway, status);
+    if (status === 'stored' || status === 'requeued') this.wake();
+    return { status, eventId: incoming.eventId };
+  }
+
+  /**
+   * For the reconciliation's replay of missed events, which must see their effect before its other
+   * checks run: stores the event, then applies it here and now. Returns what applying did (null for
+   * a duplicate); throws when applying failed (the failure is recorded, the sweep retries it).
+   */
+  async receiveAndApply(received: IncomingEvent): Promise<{ status: IntakeStatus; outcome: string | null }> {
+    const incoming = storable(received);
+    if (incoming.sanitizedPaths.some((p) => p.reliedOn)) {
+      const { status } = await this.receive(received);
+      return { status, outcome: null };
     }
+    const status = await this.store(incoming, false);
+    this.hooks.onOutcome?.(incoming.gateway, status);
+    if (status === 'duplicate') return { status, outcome: null };
+    const claimed = await this.claim(1, `gateway = ? and event_id = ?`, [incoming.gateway, incoming.eventId]);
+    if (claimed.length === 0) return { status, outcome: 'queued: another worker is applying it' };
+    const result = await this.applyClaimed(claimed[0]);
+    if (result.error) throw result.error;
+    return { status, outcome: result.outcome };
+  }
+
+  /**
+   * The sweep: claims due events (new ones nobody applied, failed ones whose backoff has passed,
+   * ones whose worker died) and applies them. Bounded; safe on several instances (SKIP LOCKED).
+   */
+  async retryDue(limit: number): Promise<{ retried: number; succeeded: number; failed: number }> {
+    const due = await this.claim(limit);
+    let succeeded = 0;
+    let failed = 0;
+    for (const row of due) {
+      const result = await this.applyClaimed(row);
+      if (result.error) failed++;
+      else if (result.outcome !== null) succeeded++;
+    }
+    return { retried: due.length, succeeded, failed };
+  }
+
+  /** Starts (or extends) a drain of every due event. Safe to call often: drains do not overlap. */
+  wake(): void {
+    if (this.stopped) return;
+    if (this.draining) {
+      this.wakeAgain = true;
+      return;
+    }
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.wakeAgain) this.wake();
+    });
+  }
+
+  /** Resolves once no drain is running (tests, graceful stop). Events waiting for a backoff do not count. */
+  async whenIdle(): Promise<void> {
+    while (this.draining) await this.draining;
+  }
+
+  /** Stops waking; resolves when the drain in progress has finished its event. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.whenIdle();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      do {
+        this.wakeAgain = false;
+        for (;;) {
+          if (this.stopped) return;
+          const claimed = await this.claim(this.settings.batchSize);
+          if (claimed.length === 0) break;
+          for (const row of claimed) {
+            if (this.stopped) return; // what is left is claimed: its lease runs out and the sweep takes it
+            await this.applyClaimed(row);
+          }
+        }
+      } while (this.wakeAgain);
+    } catch (error) {
+      // The database is unreachable, say: the events stay stored and the next wake or sweep takes them.
+      this.logger.error({ err: error }, 'inbox drain failed; the sweep will pick the events up');
+    }
+  }
+
+  private async store(incoming: StorableEvent, notify = true): Promise<IntakeStatus> {
+    const rows = await this.insert(this.db.fork(), notify ? STORE_AND_NOTIFY : STORE_QUIETLY, incoming, { attempts: 0, lastError: null, due: true });
+    if (rows.length === 0) return 'duplicate';
+    return rows[0].inserted ? 'stored' : 'requeued';
   }
 
   /**
    * An event whose ids, types, statuses or metadata did not survive storage: applying it would act
-   * on a guessed value. It fails at once, visibly (lastError, the gave-up alert) and for good: every
-   * redelivery and retry would hold the same bytes. A redelivery of it changes nothing more.
+   * on a guessed value. It is stored failed for good, with the gave-up alert, in one transaction:
+   * every redelivery and retry would hold the same bytes. A redelivery of it changes nothing more.
    */
-  private async refuse(tx: Tx, event: GatewayEvent, reliedOn: SanitisedPath[]): Promise<string> {
-    if (event.attempts > 0 && event.nextAttemptAt === null && event.lastError) return event.lastError;
+  private async storeRefused(incoming: StorableEvent, reliedOn: SanitisedPath[]): Promise<IntakeStatus> {
     const fields = reliedOn.map(describePath).join(', ');
-    event.attempts += 1;
-    event.lastError = `not applied: ${fields} could not be stored as sent (a NUL character or a lone UTF-16 surrogate, stored as U+FFFD); Recoup will not act on a guessed value, and will not retry. Check the event at the gateway.`.slice(0, 1000);
-    event.nextAttemptAt = null;
-    await this.hooks.onGaveUp?.(tx, event);
-    return event.lastError;
+    const lastError = `${REFUSED} ${fields} could not be stored as sent (a NUL character or a lone UTF-16 surrogate, stored as U+FFFD); Recoup will not act on a guessed value, and will not retry. Check the event at the gateway.`.slice(0, 1000);
+    return this.db.transaction(async (tx): Promise<IntakeStatus> => {
+      const rows = await this.insert(tx.em, STORE_REFUSED, incoming, { attempts: 1, lastError, due: false });
+      // A redelivery holds the same bytes: it is refused again, and the row and its alert stay as they are.
+      if (rows.length === 0) return 'unapplied';
+      await this.hooks.onGaveUp?.(tx, tx.em.map(GatewayEvent, rows[0]));
+      return 'unapplied';
+    });
   }
 
-  /** Re-applies failed events whose next attempt is due. Bounded; safe on several instances. */
-  async retryDue(limit: number): Promise<{ retried: number; succeeded: number; failed: number }> {
+  private insert(em: Pick<EntityManager, 'execute'>, sql: string, incoming: StorableEvent, state: { attempts: number; lastError: string | null; due: boolean }): Promise<Array<Record<string, any>>> {
     const now = this.db.clock.now();
-    const due: Array<{ id: string }> = await this.db
-      .fork()
-      .execute(
-        `select id from gateway_events where processed_at is null and next_attempt_at <= ? order by next_attempt_at limit ?`,
-        [now, limit],
-      );
-    let succeeded = 0;
-    let failed = 0;
-    for (const { id } of due) {
-      try {
-        const done = await this.db.transaction(async (tx) => {
-          const rows: Array<{ id: string }> = await tx.em.execute(
-            `select id from gateway_events where id = ? and processed_at is null for update skip locked`,
-            [id],
-          );
-          if (rows.length === 0) return false;
-          const event = await tx.em.findOneOrFail(GatewayEvent, id);
-          await this.apply(tx, event);
-          return true;
-        });
-        if (done) succeeded++;
-      } catch (error) {
-        failed++;
-        const event = await this.db.fork().findOne(GatewayEvent, id);
-        if (event) await this.recordFailure(event, error);
-      }
+    const sanitized = incoming.sanitizedPaths.length > 0 ? JSON.stringify(incoming.sanitizedPaths.map(describePath)) : null;
+    const params = [incoming.gateway, incoming.eventId, incoming.type, JSON.stringify(incoming.payload), sanitized, now, state.attempts, state.lastError, state.due ? now : null, now, now];
+    return em.execute(sql, sql === STORE_AND_NOTIFY ? [...params, this.instanceId] : params);
+  }
+
+  /** Counts the attempt and takes a lease: a worker that dies gives the event back when it runs out. */
+  private async claim(limit: number, where?: string, params?: unknown[]): Promise<Claimed[]> {
+    const claimed = await this.queue.claim(this.db.fork(), { now: this.db.clock.now(), limit, where, params });
+    // RETURNING does not keep the claim's order: applied in the order received.
+    return claimed.sort((a, b) => new Date(a.received_at).getTime() - new Date(b.received_at).getTime());
+  }
+
+  /** Applies one claimed event with its processedAt in one transaction; a failure is recorded, not thrown. */
+  private async applyClaimed(claimed: Claimed): Promise<{ outcome: string | null; error?: unknown }> {
+    try {
+      const outcome = await this.db.transaction(async (tx) => {
+        // Waits rather than skips: a concurrent redelivery's INSERT … ON CONFLICT holds the row for a moment.
+        const rows: Array<Record<string, unknown>> = await tx.em.execute(`select * from gateway_events where id = ? for update`, [claimed.id]);
+        if (rows.length === 0 || rows[0].processed_at !== null) return null; // applied meanwhile (by a worker whose lease had run out)
+        return this.apply(tx, tx.em.map(GatewayEvent, rows[0]));
+      });
+      this.hooks.onOutcome?.(claimed.gateway, 'processed');
+      return { outcome };
+    } catch (error) {
+      this.hooks.onOutcome?.(claimed.gateway, 'failed');
+      await this.recordFailure(claimed, error);
+      return { outcome: null, error };
     }
-    return { retried: due.length, succeeded, failed };
   }
 
   private async apply(tx: Tx, event: GatewayEvent): Promise<string> {
@@ -138,7 +278,6 @@ export class WebhookIntake {
     const hadFailed = event.lastError !== null;
     event.processedAt = tx.clock.now();
     event.outcome = outcome.slice(0, 500);
-    event.attempts += 1;
     event.lastError = null;
     event.nextAttemptAt = null;
     if (hadFailed) await this.hooks.onRecovered?.(tx, event);
@@ -146,47 +285,39 @@ export class WebhookIntake {
   }
 
   /**
-   * The event's row, locked for this transaction: inserted if new, else the stored one. A concurrent
-   * delivery of the same event waits on the unique index, then finds the row the other one wrote.
-   */
-  private async storeAndLock(tx: Tx, incoming: StorableEvent): Promise<GatewayEvent> {
-    const now = tx.clock.now();
-    const sanitized = incoming.sanitizedPaths.length > 0 ? JSON.stringify(incoming.sanitizedPaths.map(describePath)) : null;
-    const inserted: Array<Record<string, unknown>> = await tx.em.execute(
-      `insert into gateway_events (id, gateway, event_id, type, payload, sanitized_paths, received_at, attempts, created_at, updated_at)
-       values (gen_random_uuid(), ?, ?, ?, ?, ?::jsonb, ?, 0, ?, ?) on conflict (gateway, event_id) do nothing returning *`,
-      [incoming.gateway, incoming.eventId, incoming.type, JSON.stringify(incoming.payload), sanitized, now, now, now],
-    );
-    // A row we just inserted is ours until commit: no need to read it back with a lock.
-    if (inserted.length > 0) return tx.em.map(GatewayEvent, inserted[0]);
-    return tx.em.findOneOrFail(GatewayEvent, { gateway: incoming.gateway, eventId: incoming.eventId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  }
-
-  /**
    * The message stored as lastError (and shown in the gave-up alert) is the safe one: a database
    * error's message carries its statement with the payload inlined, customers' names and emails.
    */
-  private async recordFailure(failed: StorableEvent | GatewayEvent, error: unknown): Promise<void> {
-    const incoming = failed instanceof GatewayEvent ? storable(failed) : failed;
-    const message = safeErrorMessage(error);
-    this.logger.warn({ gateway: incoming.gateway, eventId: incoming.eventId, type: incoming.type, err: error }, 'gateway event failed');
+  private async recordFailure(claimed: Claimed, error: unknown): Promise<void> {
+    const message = safeErrorMessage(error).slice(0, 1000);
     try {
       await this.db.transaction(async (tx) => {
-        const event = await this.storeAndLock(tx, incoming);
-        if (event.processedAt) return;
-        event.attempts += 1;
-        event.lastError = message.slice(0, 1000);
-        // One that cannot be applied as sent is not retried either (receive() refuses it anyway).
-        const unapplicable = incoming.sanitizedPaths.some((p) => p.reliedOn);
-        const spent = unapplicable || event.attempts >= this.maxAttempts;
-        event.nextAttemptAt = spent ? null : new Date(tx.clock.now().getTime() + retryDelayMs(event.attempts));
+        const rows: Array<Record<string, unknown>> = await tx.em.execute(`select * from gateway_events where id = ? and processed_at is null for update`, [claimed.id]);
+        if (rows.length === 0) return;
+        const event = tx.em.map(GatewayEvent, rows[0]);
+        this.logger.warn({ gateway: event.gateway, eventId: event.eventId, type: event.type, attempt: event.attempts, err: error }, 'gateway event failed');
+        const spent = this.queue.spent(event.attempts);
+        event.lastError = message;
+        event.nextAttemptAt = spent ? null : this.queue.retryAt(event.attempts, tx.clock.now());
         if (spent) await this.hooks.onGaveUp?.(tx, event);
       });
     } catch (recordError) {
-      // The gateway will redeliver: the event is not lost even if we cannot write it down now.
-      this.logger.error({ err: recordError, eventId: incoming.eventId }, 'could not record gateway event failure');
+      // The lease runs out and the event is claimed again: it is not lost even if we cannot write this down now.
+      this.logger.error({ err: recordError, eventRowId: claimed.id }, 'could not record gateway event failure');
     }
   }
+}
+
+interface Claimed {
+  id: string;
+  gateway: string;
+  attempts: number;
+  received_at: Date;
+}
+
+/** An incoming event made storable, with what had to change. */
+interface StorableEvent extends IncomingEvent {
+  sanitizedPaths: SanitisedPath[];
 }
 
 /** The event with every string jsonb (and text) cannot hold replaced, and the paths that changed. */

@@ -11,7 +11,10 @@ async function post(body: string, signature: string | null = h.stripe.signPayloa
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (signature !== null) headers['stripe-signature'] = signature;
   const response = await fetch(`${h.url}/webhooks/stripe`, { method: 'POST', headers, body });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  const answer = { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  // Answered once stored; applied right after, from the inbox.
+  await h.app.services.intake.whenIdle();
+  return answer;
 }
 const deliver = (event: FakeEvent) => post(JSON.stringify(event));
 const sql = <T = Record<string, any>>(query: string, params: unknown[] = []): Promise<T[]> => h.app.services.db.fork().execute(query, params);
@@ -74,7 +77,7 @@ describe('Stripe webhook: verification', () => {
     const { id, events } = await paidPayment();
     const response = await deliver(ofType(events, 'payment_intent.succeeded'));
 
-    expect(response).toEqual({ status: 200, body: { received: true, status: 'processed' } });
+    expect(response).toEqual({ status: 200, body: { received: true, status: 'stored' } });
     expect((await payment(id)).status).toBe('SUCCEEDED');
     expect(await storedEvents()).toMatchObject([{ type: 'payment_intent.succeeded', outcome: 'PENDING -> SUCCEEDED', attempts: 1, last_error: null }]);
   });
@@ -102,7 +105,7 @@ describe('Stripe webhook: redelivery and ordering', () => {
     const { events } = await h.stripe.disputeCharge(intent.latest_charge!, {}, { sendWebhooks: false });
     const dispute = ofType(events, 'charge.dispute.created');
 
-    expect((await deliver(dispute)).body).toEqual({ received: true, status: 'processed' });
+    expect((await deliver(dispute)).body).toEqual({ received: true, status: 'stored' });
     expect(await deliver(dispute)).toEqual({ status: 200, body: { received: true, status: 'duplicate' } });
 
     expect((await payment(id)).status).toBe('DISPUTED');
@@ -117,7 +120,7 @@ describe('Stripe webhook: redelivery and ordering', () => {
     const responses = await Promise.all(Array.from({ length: 5 }, () => deliver(success)));
 
     expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
-    expect(responses.map((r) => r.body.status).sort()).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'processed']);
+    expect(responses.map((r) => r.body.status).sort()).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'stored']);
     expect(await transitions(id)).toEqual(['PENDING->SUCCEEDED']);
     expect(await sql(`select action from audit_entries where action like 'subscription.%' and after->>'paymentId' = ?`, [id])).toEqual([{ action: 'subscription.create' }]);
     expect(await storedEvents()).toMatchObject([{ type: 'payment_intent.succeeded', outcome: 'PENDING -> SUCCEEDED', attempts: 1 }]);
@@ -246,7 +249,7 @@ describe('Stripe webhook: effects of each event type', () => {
 
   it('a type Recoup does not act on is stored as ignored and acknowledged', async () => {
     const event = h.stripe.createEvent('customer.created', { id: 'cus_test_1', object: 'customer', created: 1_768_000_000 });
-    expect(await deliver(event)).toEqual({ status: 200, body: { received: true, status: 'processed' } });
+    expect(await deliver(event)).toEqual({ status: 200, body: { received: true, status: 'stored' } });
 
     const [stored] = await storedEvents();
     expect(stored).toMatchObject({ event_id: event.id, type: 'customer.created', last_error: null });
@@ -256,12 +259,12 @@ describe('Stripe webhook: effects of each event type', () => {
 });
 
 describe('Stripe webhook: failures roll back and are redelivered', () => {
-  it('Stripe failing mid-event answers 500, changes nothing, and the redelivery applies once', async () => {
+  it('Stripe failing mid-event: stored and acknowledged, applying changes nothing, and the redelivery applies once', async () => {
     const created = await pendingPayment();
     const { intent, event } = await declinedIntent(created.id);
     h.stripe.failNext({ method: 'GET', path: `/v1/payment_intents/${intent.id}` }, { status: 500 });
 
-    expect((await deliver(event)).status).toBe(500);
+    expect(await deliver(event)).toEqual({ status: 200, body: { received: true, status: 'stored' } });
     expect((await payment(created.id)).status).toBe('PENDING');
     expect(await transitions(created.id)).toEqual([]);
     expect(await alerts()).toEqual([]);
@@ -270,7 +273,7 @@ describe('Stripe webhook: failures roll back and are redelivered', () => {
     expect(failed.last_error).toMatch(/Stripe/);
     expect(failed.next_attempt_at).not.toBeNull();
 
-    expect(await deliver(event)).toEqual({ status: 200, body: { received: true, status: 'processed' } });
+    expect(await deliver(event)).toEqual({ status: 200, body: { received: true, status: 'requeued' } });
     expect(await deliver(event)).toMatchObject({ status: 200, body: { status: 'duplicate' } });
     expect((await payment(created.id)).status).toBe('FAILED');
     expect(await transitions(created.id)).toEqual(['PENDING->FAILED']);
@@ -278,21 +281,77 @@ describe('Stripe webhook: failures roll back and are redelivered', () => {
     expect(await storedEvents()).toMatchObject([{ attempts: 2, last_error: null, next_attempt_at: null }]);
   });
 
-  it('a database error while applying answers 500 and leaves the payment PENDING until redelivered', async () => {
+  it('a database error while applying leaves the event stored and failed, the payment PENDING until redelivered', async () => {
     const { id, events } = await paidPayment();
     const succeeded = ofType(events, 'payment_intent.succeeded');
     await sql(`create or replace function recoup_test_refuse_audit() returns trigger language plpgsql as $f$ begin raise exception 'audit log is read-only'; end $f$`);
     await sql(`create trigger recoup_test_refuse_audit before insert on audit_entries for each row execute function recoup_test_refuse_audit()`);
     try {
-      expect((await deliver(succeeded)).status).toBe(500);
+      expect(await deliver(succeeded)).toEqual({ status: 200, body: { received: true, status: 'stored' } });
       expect((await payment(id)).status).toBe('PENDING');
       expect(await storedEvents()).toMatchObject([{ processed_at: null, attempts: 1, last_error: expect.stringContaining('audit log is read-only') }]);
     } finally {
       await sql(`drop trigger if exists recoup_test_refuse_audit on audit_entries`);
     }
 
-    expect((await deliver(succeeded)).status).toBe(200);
+    expect(await deliver(succeeded)).toEqual({ status: 200, body: { received: true, status: 'requeued' } });
     expect((await payment(id)).status).toBe('SUCCEEDED');
+    expect(await transitions(id)).toEqual(['PENDING->SUCCEEDED']);
+  });
+
+  it('an event the database cannot store answers 503 and leaves nothing behind; the redelivery is stored and applied', async () => {
+    const { id, events } = await paidPayment();
+    const succeeded = ofType(events, 'payment_intent.succeeded');
+    await sql(`create or replace function recoup_test_refuse_inbox() returns trigger language plpgsql as $f$ begin raise exception 'disk full'; end $f$`);
+    await sql(`create trigger recoup_test_refuse_inbox before insert on gateway_events for each row execute function recoup_test_refuse_inbox()`);
+    try {
+      expect(await deliver(succeeded)).toEqual({ status: 503, body: { error: 'Event not stored; please retry' } });
+      expect(await storedEvents()).toEqual([]);
+      expect((await payment(id)).status).toBe('PENDING');
+    } finally {
+      await sql(`drop trigger if exists recoup_test_refuse_inbox on gateway_events`);
+    }
+    expect(await deliver(succeeded)).toEqual({ status: 200, body: { received: true, status: 'stored' } });
+    expect((await payment(id)).status).toBe('SUCCEEDED');
+  });
+});
+
+describe('Stripe webhook: acknowledged once stored, applied from the inbox', () => {
+  it('answers 200 while the payment row is locked by someone else, and applies the event once the lock is gone', async () => {
+    const { id, events } = await paidPayment();
+    const succeeded = ofType(events, 'payment_intent.succeeded');
+    const body = JSON.stringify(succeeded);
+    const headers = { 'content-type': 'application/json', 'stripe-signature': h.stripe.signPayload(body) };
+    // An operator's long transaction holds the payment: applying has to wait, acknowledging does not.
+    const holder = h.app.services.orm.em.fork();
+    await holder.begin();
+    try {
+      await holder.execute(`select id from payments where id = ? for update`, [id]);
+      const response = await fetch(`${h.url}/webhooks/stripe`, { method: 'POST', headers, body });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ received: true, status: 'stored' });
+      expect(await storedEvents()).toMatchObject([{ event_id: succeeded.id, processed_at: null }]);
+      expect((await payment(id)).status).toBe('PENDING');
+    } finally {
+      await holder.rollback();
+    }
+    await h.app.services.intake.whenIdle();
+    expect((await payment(id)).status).toBe('SUCCEEDED');
+    expect(await storedEvents()).toMatchObject([{ outcome: 'PENDING -> SUCCEEDED', attempts: 1, last_error: null }]);
+  });
+
+  it('an event stored by a process that died before applying it is applied by the sweep', async () => {
+    const { id, events } = await paidPayment();
+    const succeeded = ofType(events, 'payment_intent.succeeded');
+    // What the route leaves behind when the process is killed right after the commit: a stored, unapplied row.
+    await sql(
+      `insert into gateway_events (id, gateway, event_id, type, payload, received_at, attempts, next_attempt_at, created_at, updated_at)
+       values (gen_random_uuid(), 'stripe', ?, ?, ?, now(), 0, now(), now(), now())`,
+      [succeeded.id, succeeded.type, JSON.stringify(succeeded)],
+    );
+    expect(await h.app.services.intake.retryDue(100)).toEqual({ retried: 1, succeeded: 1, failed: 0 });
+    expect((await payment(id)).status).toBe('SUCCEEDED');
+    expect(await deliver(succeeded)).toMatchObject({ status: 200, body: { status: 'duplicate' } });
     expect(await transitions(id)).toEqual(['PENDING->SUCCEEDED']);
   });
 });

@@ -86,7 +86,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   });
   const app = await startApp({ config, databaseUrl: database.url, clock, logger: options.logger ?? createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: options.startJobs ?? false });
-  stripe.setWebhookUrl(`${app.url}/webhooks/stripe`);
+  // Recoup answers a webhook once it is stored and applies it right after: a test's delivery waits for that.
+  stripe.setWebhookUrl(`${app.url}/webhooks/stripe`, { settled: () => app.services.intake.whenIdle() });
+  telegram.webhookSettled = () => app.services.intake.whenIdle();
   const tokens = {
     admin: await signToken('alice-admin', 'ADMIN'),
     operator: await signToken('olga-operator', 'OPERATOR'),
@@ -127,6 +129,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       return client;
     },
     async reset() {
+      await app.services.intake.whenIdle();
       await app.services.dispatcher.whenIdle();
       // Removals queued when a test's refund ended access are still being made after its commit.
       await app.services.telegramOutbox.whenIdle();

@@ -26,6 +26,10 @@ export interface JobsConfig {
   processEvery: string;
   gatewayEventRetryEvery: string;
   gatewayEventMaxAttempts: number;
+  /** How long an inbox event claimed for applying is the claimer's before another may take it. */
+  inboxLeaseMs: number;
+  /** Inbox events claimed per round trip. */
+  inboxBatchSize: number;
 }
 
 export interface PaymentsConfig {
@@ -72,12 +76,14 @@ export function captureConfig(r: Reader): CaptureConfig {
   };
 }
 
-/** The scheduler's poll, and the retry of Stripe events whose intake failed. */
+/** The scheduler's poll, and the inbox: the sweep that applies stored events nobody has applied yet or whose applying failed. */
 export function jobsConfig(r: Reader): JobsConfig {
   return {
     processEvery: r.str('JOBS_PROCESS_EVERY', '5 seconds')!,
     gatewayEventRetryEvery: r.str('GATEWAY_EVENT_RETRY_EVERY', '1 minute')!,
     gatewayEventMaxAttempts: r.int('GATEWAY_EVENT_MAX_ATTEMPTS', 10, 1, 100),
+    inboxLeaseMs: r.int('INBOX_LEASE_MS', 60_000, 1_000, 600_000),
+    inboxBatchSize: r.int('INBOX_BATCH_SIZE', 50, 1, 1_000),
   };
 }
 

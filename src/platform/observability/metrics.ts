@@ -5,7 +5,7 @@ export class Metrics {
   readonly registry = new Registry();
   readonly httpRequests = new Counter({ name: 'recoup_http_requests_total', help: 'HTTP requests', labelNames: ['method', 'route', 'status'], registers: [this.registry] });
   readonly httpDuration = new Histogram({ name: 'recoup_http_request_duration_seconds', help: 'HTTP request duration', labelNames: ['method', 'route'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5], registers: [this.registry] });
-  readonly webhookEvents = new Counter({ name: 'recoup_webhook_events_total', help: 'Webhook events by gateway and outcome (processed, duplicate, failed, bad_signature)', labelNames: ['gateway', 'outcome'], registers: [this.registry] });
+  readonly webhookEvents = new Counter({ name: 'recoup_webhook_events_total', help: 'Webhook events by gateway and outcome: on receipt stored, duplicate, requeued, unapplied or bad_signature; on applying processed or failed', labelNames: ['gateway', 'outcome'], registers: [this.registry] });
   readonly jobRuns = new Counter({ name: 'recoup_job_runs_total', help: 'Scheduled job runs by outcome', labelNames: ['job', 'outcome'], registers: [this.registry] });
   readonly jobDuration = new Histogram({ name: 'recoup_job_duration_seconds', help: 'Scheduled job run duration', labelNames: ['job'], registers: [this.registry] });
   readonly openAlerts = new Gauge({ name: 'recoup_open_alerts', help: 'Open alerts by severity', labelNames: ['severity'], registers: [this.registry] });

@@ -42,7 +42,7 @@ export class MissedWebhooksCheck implements ReconciliationCheck {
   private async replay(event: GatewayStoredEvent): Promise<Finding | null> {
     const base = { type: FindingType.MISSED_WEBHOOK, subjectType: 'event', subjectId: event.id, data: { eventType: event.type, created: event.created.toISOString() } };
     try {
-      const result = await this.intake.receive({ gateway: 'stripe', eventId: event.id, type: event.type, payload: event.payload });
+      const result = await this.intake.receiveAndApply({ gateway: 'stripe', eventId: event.id, type: event.type, payload: event.payload });
       if (result.status === 'duplicate') return null;
       return { ...base, detail: `${event.type}: ${result.outcome ?? 'applied'}`, action: 'replayed' };
     } catch (error) {

@@ -20,7 +20,7 @@ import {
 } from './fake-stripe.payment-intents';
 import type { EventDelivery, FakeStripeStore } from './fake-stripe.store';
 import type { FakeEvent, FakePaymentIntent, PaymentIntentStatus, StripeObject } from './fake-stripe.types';
-import { WebhookSender, type DeliveryResult } from './fake-stripe.webhooks';
+import { WebhookSender, type DeliveryResult, type WebhookTarget } from './fake-stripe.webhooks';
 
 export type { Fault, FaultMatch } from './fake-stripe.faults';
 export type { RecordedRequest } from './fake-stripe.api';
@@ -57,7 +57,7 @@ export class FakeStripe {
   readonly webhookSecret: string;
   private readonly webhooks: WebhookSender;
   private readonly api: FakeStripeApi;
-  private readonly target: { url?: string; secret: string };
+  private readonly target: WebhookTarget;
   private server: Server | undefined;
   url = '';
   port = 0;
@@ -90,8 +90,9 @@ export class FakeStripe {
   }
 
   /** The app usually listens after the fake starts, so its webhook URL arrives late. */
-  setWebhookUrl(url: string | undefined): void {
+  setWebhookUrl(url: string | undefined, options: { settled?: () => Promise<void> } = {}): void {
     this.target.url = url;
+    this.target.settled = options.settled;
     this.engine.hasWebhookEndpoint = Boolean(url);
   }
 

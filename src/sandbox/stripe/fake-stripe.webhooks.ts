@@ -5,6 +5,11 @@ import type { FakeEvent } from './fake-stripe.types';
 export interface WebhookTarget {
   url?: string;
   secret: string;
+  /**
+   * Test harnesses only (Stripe has no such thing): a receiver that acknowledges before applying
+   * (Recoup's inbox) says here when it has applied, so a delivery resolves after its effect.
+   */
+  settled?: () => Promise<void>;
 }
 
 export interface DeliveryResult {
@@ -78,6 +83,7 @@ export class WebhookSender {
         signal: AbortSignal.any([this.aborter.signal, AbortSignal.timeout(this.timeoutMs)]),
       });
       await response.arrayBuffer();
+      if (response.ok) await this.target.settled?.();
       result = { eventId: event.id, status: response.status, ok: response.ok };
     } catch (error) {
       result = { eventId: event.id, status: 0, ok: false, error: error instanceof Error ? error.message : String(error) };

@@ -56,6 +56,11 @@ export class FakeTelegram {
   url = '';
   port = 0;
 
+
+  /** See UpdateQueue.settled: a harness's way to make a webhook delivery resolve once Recoup applied it. */
+  set webhookSettled(settled: (() => Promise<void>) | undefined) {
+    this.updates.settled = settled;
+  }
   constructor(options: FakeTelegramOptions = {}) {
     this.botToken = options.botToken ?? DEFAULT_BOT_TOKEN;
     const clock = options.clock ?? systemClock;

@@ -38,6 +38,11 @@ export class UpdateQueue {
   private webhook: Webhook | undefined;
   private poller: Poller | undefined;
   private readonly aborter = new AbortController();
+  /**
+   * Test harnesses only (Telegram has no such thing): a receiver that acknowledges before applying
+   * (Recoup's inbox) says here when it has applied, so a webhook delivery resolves after its effect.
+   */
+  settled: (() => Promise<void>) | undefined;
 
   constructor(private readonly now: () => number) {}
 
@@ -160,6 +165,7 @@ export class UpdateQueue {
       });
       await response.arrayBuffer();
       status = response.status;
+      if (response.ok) await this.settled?.();
       if (!response.ok) failure = `Wrong response from the webhook: ${response.status} ${response.statusText}`;
     } catch (error) {
       failure = `Connection failed: ${error instanceof Error ? error.message : String(error)}`;
