@@ -11,7 +11,7 @@ import { buildAppSchema } from '../platform/graphql/schema';
 import { mountGraphql } from '../platform/http/graphql';
 import { Metrics } from '../platform/observability/metrics';
 import { customerRateLimit } from '../platform/http/rate-limit';
-import { createExpressApp, finishExpressApp } from '../platform/http/server';
+import { createExpressApp, finishExpressApp } from './http';
 import { Scheduler } from '../platform/jobs/scheduler';
 import { listenForInbox } from '../inbox/inbox-listener';
 import { createServices, type Services } from './services';

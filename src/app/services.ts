@@ -14,7 +14,7 @@ import { EmailFallback } from '../delivery/email-fallback.service';
 import { PersonalDataService } from '../customers/personal-data.service';
 import { redactPersonalValues } from '../customers/personal-data-copies';
 import { forgetOutboxUser } from '../access/telegram-outbox.service';
-import { scrubGatewayEvents } from '../inbox/gateway-event-scrubber';
+import { scrubGatewayEvents } from '../customers/gateway-event-scrubber';
 import { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import { CatalogService } from '../catalog/catalog.service';
@@ -26,7 +26,7 @@ import { StripeEventHandler } from '../payments/stripe-events';
 import { WebhookIntake } from '../inbox/webhook-intake.service';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
 import type { AppPubSub } from '../platform/graphql/pubsub';
-import { HealthService } from '../platform/http/health.service';
+import { HealthService } from './health.service';
 import { Metrics } from '../platform/observability/metrics';
 import { gatewayEventRetryJob } from '../inbox/gateway-events-retry.job';
 import type { Scheduler } from '../platform/jobs/scheduler';
@@ -187,4 +187,10 @@ export function createServices(infra: Infrastructure): Services {
   const monitoring = createMonitoring({ config, logger, db, gateway, scheduler, alerts, transitions, paymentSync, intake, delivery, subscriptions, payouts });
   const retries = createRetries({ config, db, gateway, scheduler, alerts, catalog, customers, payments, transitions, paymentSync, telegram, logger });
   return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, pending, latePayments, staleCleanup, checkoutAdvice, paymentSync, intake, telegram, delivery, dispatcher, recoverySweep, deliveryAdmin, recoveryStats, recoveryStatsFeed, subscriptions, personalData, accessExpiry, testLinks, retention, emailFallback, accessQueries: new AccessQueries(clock), ...telegramAccess, ...retries, payouts, ...monitoring };
+}
+
+// Resolvers see the services through the GraphQL context, which the platform declares empty.
+declare module '../platform/graphql/context' {
+  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
+  interface ContextServices extends Services {}
 }

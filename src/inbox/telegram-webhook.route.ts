@@ -1,8 +1,8 @@
 import express, { type Request, type Response, type Router } from 'express';
 import { createHash, timingSafeEqual } from 'node:crypto';
-import type { TelegramUpdates } from '../access/telegram-updates.service';
+import type { IntakeResult } from './webhook-intake.service';
 import type { Logger } from '../platform/observability/logger';
-import { isTelegramUpdate } from '../integrations/telegram/telegram-update';
+import { isTelegramUpdate, type TelegramUpdate } from '../integrations/telegram/telegram-update';
 import type { Metrics } from '../platform/observability/metrics';
 
 const SECRET_HEADER = 'x-telegram-bot-api-secret-token';
@@ -21,7 +21,12 @@ function sameSecret(given: string | undefined, expected: string | undefined): bo
  * the update is committed to the inbox and only then 200 (it is applied from there); an update that
  * could not be stored answers 503 and Telegram delivers it again. Without a configured secret every request is refused.
  */
-export function telegramWebhookRouter(deps: { secret: string | undefined; updates: TelegramUpdates; metrics: Metrics; logger: Logger }): Router {
+/** What the route needs of the Telegram updates feature: storing an update in the inbox. */
+export interface TelegramUpdateReceiver {
+  receive(update: TelegramUpdate): Promise<IntakeResult>;
+}
+
+export function telegramWebhookRouter(deps: { secret: string | undefined; updates: TelegramUpdateReceiver; metrics: Metrics; logger: Logger }): Router {
   const router = express.Router();
   const checkSecret = (req: Request, res: Response, next: () => void) => {
     if (sameSecret(req.header(SECRET_HEADER), deps.secret)) return next();

@@ -240,7 +240,7 @@ export class WebhookIntake {
     });
   }
 
-  private insert(em: Pick<EntityManager, 'execute'>, sql: string, incoming: StorableEvent, state: { attempts: number; lastError: string | null; due: boolean }): Promise<Array<Record<string, any>>> {
+  private insert(em: Pick<EntityManager, 'execute'>, sql: string, incoming: StorableEvent, state: { attempts: number; lastError: string | null; due: boolean }): Promise<Array<Record<string, unknown>>> {
     const now = this.db.clock.now();
     const sanitized = incoming.sanitizedPaths.length > 0 ? JSON.stringify(incoming.sanitizedPaths.map(describePath)) : null;
     const params = [incoming.gateway, incoming.eventId, incoming.type, JSON.stringify(incoming.payload), sanitized, now, state.attempts, state.lastError, state.due ? now : null, now, now];

@@ -1,5 +1,5 @@
 import { GraphQLError, type ValidationRule } from 'graphql';
-import type { Services } from '../../app/services';
+import type { ContextServices as Services } from '../graphql/context';
 import { AppError } from '../shared/errors';
 import type { Authenticator, Principal } from '../graphql/auth';
 import type { Context } from '../graphql/context';

@@ -5,7 +5,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { Services } from '../../app/services';
+import type { ContextServices as Services } from '../graphql/context';
 import type { Authenticator } from '../graphql/auth';
 import type { Context } from '../graphql/context';
 import { sharedSubscribe } from '../graphql/shared-subscription-execution';

@@ -5,7 +5,7 @@ import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPag
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
-import type { Services } from '../../app/services';
+import type { ContextServices as Services } from '../graphql/context';
 import type { Authenticator } from '../graphql/auth';
 import type { Context } from '../graphql/context';
 import { createErrorFormatter } from '../graphql/errors';

@@ -1,12 +1,12 @@
 import express, { type Express, type NextFunction, type Request, type Response } from 'express';
 import { randomUUID } from 'node:crypto';
-import type { Services } from '../../app/services';
-import type { StripeWebhookVerifier } from '../../integrations/stripe/stripe-webhook';
-import { sandboxCheckoutPagesRouter } from '../../sandbox/checkout-pages.route';
-import { dashboardRouter } from './dashboard.route';
-import { webhookRateLimit } from './rate-limit';
-import { stripeWebhookRouter } from '../../inbox/stripe-webhook.route';
-import { telegramWebhookRouter } from '../../inbox/telegram-webhook.route';
+import type { Services } from './services';
+import type { StripeWebhookVerifier } from '../integrations/stripe/stripe-webhook';
+import { sandboxCheckoutPagesRouter } from '../sandbox/checkout-pages.route';
+import { dashboardRouter } from '../platform/http/dashboard.route';
+import { webhookRateLimit } from '../platform/http/rate-limit';
+import { stripeWebhookRouter } from '../inbox/stripe-webhook.route';
+import { telegramWebhookRouter } from '../inbox/telegram-webhook.route';
 
 const ROUTE_LABELS = ['/graphql', '/webhooks/stripe', '/webhooks/telegram', '/healthz', '/readyz', '/metrics'];
 

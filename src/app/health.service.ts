@@ -1,9 +1,9 @@
-import type { Config } from '../config';
-import type { Database } from '../database/transaction';
-import type { PaymentGateway } from '../../integrations/stripe/payment-gateway';
-import type { AppPubSub } from '../graphql/pubsub';
-import type { JobStatus, Scheduler } from '../jobs/scheduler';
-import type { TelegramClient } from '../../integrations/telegram/telegram.client';
+import type { Config } from '../platform/config';
+import type { Database } from '../platform/database/transaction';
+import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
+import type { AppPubSub } from '../platform/graphql/pubsub';
+import type { JobStatus, Scheduler } from '../platform/jobs/scheduler';
+import type { TelegramClient } from '../integrations/telegram/telegram.client';
 
 export interface ComponentCheck {
   ok: boolean;

@@ -1,4 +1,4 @@
-import { personalValuePattern, type ErasureSubject } from '../customers/personal-data-copies';
+import { personalValuePattern, type ErasureSubject } from './personal-data-copies';
 import type { Tx } from '../platform/database/transaction';
 
 /**
