@@ -340,6 +340,21 @@ describe('Stripe webhook: acknowledged once stored, applied from the inbox', () 
     expect(await storedEvents()).toMatchObject([{ outcome: 'PENDING -> SUCCEEDED', attempts: 1, last_error: null }]);
   });
 
+  it('an event another instance stored and announced (NOTIFY recoup_inbox) is applied here without a sweep', async () => {
+    const { id, events } = await paidPayment();
+    const succeeded = ofType(events, 'payment_intent.succeeded');
+    // What another instance's route does before it is killed: the insert and its NOTIFY, nothing more.
+    await sql(
+      `with stored as (
+         insert into gateway_events (id, gateway, event_id, type, payload, received_at, attempts, next_attempt_at, created_at, updated_at)
+         values (gen_random_uuid(), 'stripe', ?, ?, ?, now(), 0, now(), now(), now()) returning id)
+       select pg_notify('recoup_inbox', 'another-instance') from stored`,
+      [succeeded.id, succeeded.type, JSON.stringify(succeeded)],
+    );
+    await eventually(async () => (await payment(id)).status === 'SUCCEEDED');
+    expect(await storedEvents()).toMatchObject([{ outcome: 'PENDING -> SUCCEEDED', attempts: 1 }]);
+  });
+
   it('an event stored by a process that died before applying it is applied by the sweep', async () => {
     const { id, events } = await paidPayment();
     const succeeded = ofType(events, 'payment_intent.succeeded');
