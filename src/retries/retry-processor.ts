@@ -82,11 +82,16 @@ export class RetryProcessor {
       return void this.logger.error({ err: error, jobs: claims.length }, 'retry batch could not be prepared');
     }
     for (const settlement of plan.settlements) await this.settle(settlement, summary);
+    // In claim order (larger amounts first): prepare reads the jobs back in whatever order the table gives.
+    const rank = new Map(claims.map((claim, index) => [claim.jobId, index]));
+    plan.charges.sort((a, b) => rank.get(a.claim.jobId)! - rank.get(b.claim.jobId)!);
     await eachLimited(plan.charges, concurrency, (charge) => this.chargeAndRecord(charge, summary));
   }
 
   private async chargeAndRecord(planned: PlannedCharge, summary: RunSummary): Promise<void> {
     try {
+      // Its attempt row stays IN_FLIGHT: the new owner takes it as unknown and sends this same key.
+      if (!(await this.queue.renew(planned.claim))) return void this.logger.warn({ jobId: planned.claim.jobId }, 'claim lost before charging: another worker owns this job now');
       summary.charged++;
       const result = await timed(summary, 'chargeMs', () => this.charge(planned.input));
       await timed(summary, 'recordMs', () => this.record(planned.claim, planned.attemptId, result));

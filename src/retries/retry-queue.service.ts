@@ -4,6 +4,7 @@ import { recordAudit } from '../audit/audit.service';
 import type { Actor, Database, Tx } from '../platform/database/transaction';
 import type { Payment } from '../payments/payment.entity';
 import { isUuid, newId } from '../platform/shared/ids';
+import { LeaseQueue } from '../platform/jobs/lease-queue';
 import { publishRetryEvent, RetryEventType } from './retry-events';
 import { RetryJob, RetryJobStatus, RetryOrigin } from './retry-job.entity';
 import type { RetrySettlement } from './retry-settlement';
@@ -31,29 +32,33 @@ export interface RetryJobInput {
   nextAttemptAt: Date;
 }
 
-/**
- * Claims flip due rows to PROCESSING with a lease in one statement; SKIP LOCKED lets concurrent
- * workers take disjoint rows, and a row stays PROCESSING until its result is recorded, so no
- * other worker sees it due again unless the lease runs out (its worker died).
- */
-const claimSql = (where: string, order: string): string =>
-  `update retry_jobs j set status = 'PROCESSING', lease_token = ?, lease_expires_at = ?, updated_at = ?
-     from (select id from retry_jobs where ${where} order by ${order} limit ? for update skip locked) due
-    where j.id = due.id
-   returning j.id, j.priority, j.next_attempt_at`;
-const CLAIM_EXPIRED = claimSql(`status = 'PROCESSING' and lease_expires_at <= ?`, 'lease_expires_at');
-const CLAIM_DUE = claimSql(`status = 'QUEUED' and next_attempt_at <= ?`, 'priority desc, next_attempt_at');
-const CLAIM_ONE = claimSql(`id = ? and status = 'QUEUED'`, 'id');
+type ClaimedRow = { id: string; priority: number; next_attempt_at: Date | string | null };
 
-type ClaimedRow = { id: string; priority: number; next_attempt_at: Date | null };
+/**
+ * Claims flip due rows to PROCESSING with a lease (lease_expires_at, so next_attempt_at keeps the
+ * planned time) and a token in one statement; SKIP LOCKED lets concurrent workers take disjoint
+ * rows, and a row stays PROCESSING until its result is recorded, so no other worker sees it due
+ * again unless the lease runs out (its worker died). The retry delays are the strategies' own.
+ */
+function retryJobQueues(leaseMs: number): { due: LeaseQueue<ClaimedRow>; expired: LeaseQueue<ClaimedRow> } {
+  const common = { table: 'retry_jobs', leaseColumn: 'lease_expires_at', attemptsColumn: null, claimSet: `status = 'PROCESSING'`, returning: 'id, priority, next_attempt_at', leaseMs };
+  return {
+    due: new LeaseQueue({ ...common, ready: `status = 'QUEUED'`, order: 'priority desc, next_attempt_at' }),
+    expired: new LeaseQueue({ ...common, dueColumn: 'lease_expires_at', ready: `status = 'PROCESSING'` }),
+  };
+}
 
 /** The durable queue: jobs in, claims out, cancel and status. */
 export class RetryQueue {
+  private readonly queues: { due: LeaseQueue<ClaimedRow>; expired: LeaseQueue<ClaimedRow> };
+
   constructor(
     private readonly db: Database,
     private readonly settlement: RetrySettlement,
-    private readonly leaseMs: number,
-  ) {}
+    leaseMs: number,
+  ) {
+    this.queues = retryJobQueues(leaseMs);
+  }
 
   /** A charge owed now (a renewal, chargeWithRetry): attempt 1 is the charge itself. Flushes, so the unique indexes answer here. */
   async enqueueCharge(tx: Tx, input: ChargeJobInput): Promise<RetryJob> {
@@ -100,24 +105,31 @@ export class RetryQueue {
   /** Jobs whose worker died first (their lease ran out), then due jobs, larger amounts first. */
   async claimDue(limit: number): Promise<Claim[]> {
     const em = this.db.fork();
-    const { now, token, until } = this.lease();
-    const expired: ClaimedRow[] = await em.execute(CLAIM_EXPIRED, [token, until, now, now, limit]);
-    const due: ClaimedRow[] = expired.length < limit ? await em.execute(CLAIM_DUE, [token, until, now, now, limit - expired.length]) : [];
+    const now = this.db.clock.now();
+    const token = newId();
+    const expired = await this.queues.expired.claim(em, { now, limit, set: 'lease_token = ?', setParams: [token] });
+    const due = expired.length < limit ? await this.queues.due.claim(em, { now, limit: limit - expired.length, set: 'lease_token = ?', setParams: [token] }) : [];
     // RETURNING does not keep the subquery's order: put the batch back in priority order.
-    due.sort((a, b) => b.priority - a.priority || Number(a.next_attempt_at) - Number(b.next_attempt_at));
+    due.sort((a, b) => b.priority - a.priority || time(a.next_attempt_at) - time(b.next_attempt_at));
     return [...expired, ...due].map((row) => ({ jobId: row.id, leaseToken: token }));
   }
 
   /** Claims one queued job now (chargeWithRetry charges at once instead of waiting for the sweep). */
   async claimOne(jobId: string): Promise<Claim | null> {
-    const { now, token, until } = this.lease();
-    const rows: ClaimedRow[] = await this.db.fork().execute(CLAIM_ONE, [token, until, now, jobId, 1]);
+    const token = newId();
+    const rows = await this.queues.due.claim(this.db.fork(), { now: this.db.clock.now(), limit: 1, ids: [jobId], set: 'lease_token = ?', setParams: [token] });
     return rows.length ? { jobId, leaseToken: token } : null;
   }
 
-  private lease(): { now: Date; token: string; until: Date } {
-    const now = this.db.clock.now();
-    return { now, token: newId(), until: new Date(now.getTime() + this.leaseMs) };
+  /**
+   * A full lease again, just before the charge: a job claimed in a batch waits behind the others'
+   * charges (RETRY_CONCURRENCY lanes), and could otherwise reach Stripe with little of its lease
+   * left, be reclaimed by another worker mid-call and be sent twice. False: the claim is lost, the
+   * new owner sends the charge.
+   */
+  async renew(claim: Claim): Promise<boolean> {
+    const held = { where: `status = 'PROCESSING' and lease_token = ?`, params: [claim.leaseToken] };
+    return (await this.queues.due.renew(this.db.fork(), claim.jobId, this.db.clock.now(), held)) !== null;
   }
 
   private newJob(tx: Tx, payment: Payment, origin: RetryOrigin, nextAttemptAt: Date): RetryJob {
@@ -135,4 +147,9 @@ export class RetryQueue {
     tx.em.persist(job);
     return job;
   }
+}
+
+/** The driver answers raw timestamps as text. */
+function time(value: Date | string | null): number {
+  return value === null ? 0 : new Date(value).getTime();
 }

@@ -1,4 +1,4 @@
-import { collect, startHarness, type Harness } from '../support/harness';
+import { collect, eventually, startHarness, type Harness } from '../support/harness';
 import { must } from '../support/fixtures';
 import { advance, chargesByJob, jobOf, queueRetry, seedFailedPayments } from '../support/retry-fixtures';
 
@@ -188,4 +188,38 @@ describe('retry queue: two processors over 200 jobs', () => {
     const rows: Array<{ status: string; n: number }> = await h.app.services.db.fork().execute(`select status, count(*)::int as n from retry_jobs group by status`);
     expect(rows).toEqual([{ status: 'SUCCEEDED', n: 200 }]);
   }, 120_000);
+});
+
+describe('retry queue: a job waiting for a free lane while its lease runs out', () => {
+  let h: Harness;
+  let h2: Harness;
+  const LEASE_MS = 180_000;
+  beforeAll(async () => {
+    h = await startHarness({ clock: 'manual', env: { RETRY_JITTER_PERCENT: '0' } });
+    h2 = await startHarness({ clock: h.clock, database: h.database, stripe: h.stripe, telegram: h.telegram, env: { RETRY_JITTER_PERCENT: '0' } });
+  });
+  afterAll(async () => {
+    await h2?.close();
+    await h?.close();
+  });
+
+  it('is not charged by its first worker once another took it over: the lease is renewed just before the charge', async () => {
+    const [slow, waiting] = await seedFailedPayments(h, [5000, 1000]);
+    const slowJob = (await queueRetry(h, slow.paymentId, { code: 'processing_error' })).job!;
+    const waitingJob = (await queueRetry(h, waiting.paymentId, { code: 'processing_error' })).job!;
+    advance(h, MIN);
+    h.stripe.failNext(CHARGE, { delayMs: 1_500 });
+    // One lane: the smaller job waits behind the larger one's slow charge.
+    const first = h.app.services.retryProcessor.run({ batchSize: 2, concurrency: 1 });
+    await eventually(async () => chargesByJob(h).has(slowJob.id));
+    advance(h, LEASE_MS + 1);
+    await h2.app.services.retryProcessor.run({ batchSize: 10, concurrency: 2 });
+    await first;
+    // Sent once, by the worker that holds it now; before the renewal the first worker sent it again.
+    expect(chargesByJob(h).get(waitingJob.id)).toHaveLength(1);
+    expect((await jobOf(h, waiting.paymentId))!.status).toBe('SUCCEEDED');
+    const charged = h.stripe.store.paymentIntents.newestFirst().filter((pi) => pi.status === 'succeeded').map((pi) => pi.metadata.retryJobId);
+    expect(charged.filter((id) => id === waitingJob.id)).toHaveLength(1);
+    expect(charged.filter((id) => id === slowJob.id).length).toBeLessThanOrEqual(1);
+  });
 });

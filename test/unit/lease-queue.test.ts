@@ -28,7 +28,7 @@ describe('LeaseQueue.retryAt', () => {
   });
 
   it('takes the jitter from its spec: none is exact', () => {
-    const exact = new LeaseQueue({ ...spec, backoff: { ...spec.backoff, jitter: 0 } });
+    const exact = new LeaseQueue({ ...spec, backoff: { ...spec.backoff!, jitter: 0 } });
     expect(exact.retryAt(3, NOW, 0, Math.random).getTime() - NOW.getTime()).toBe(4_000);
   });
 

@@ -52,8 +52,8 @@ export interface LeaseQueueSpec {
    */
   opaqueNow?: boolean;
   leaseMs: number;
-  /** From config: the queue's base and cap, and the shared QUEUE_JITTER_PERCENT. */
-  backoff: BackoffPolicy;
+  /** From config: the queue's base and cap, and the shared QUEUE_JITTER_PERCENT. None: the queue plans its own retries (retry jobs: dunning strategies). */
+  backoff?: BackoffPolicy;
 }
 
 export interface ClaimOptions {
@@ -188,6 +188,7 @@ export class LeaseQueue<Row = { id: string }> {
 
   /** When attempt `attempts + 1` is due: backoff with the configured jitter, and never before `atLeastMs` (a Retry-After). */
   retryAt(attempts: number, now: Date, atLeastMs = 0, random: () => number = Math.random): Date {
+    if (!this.spec.backoff) throw new Error(`lease queue ${this.spec.table} has no backoff: it plans its own retries`);
     return new Date(now.getTime() + Math.max(retryDelayMs(attempts, this.spec.backoff, random), atLeastMs));
   }
 
