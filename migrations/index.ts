@@ -7,6 +7,7 @@ import { Migration20261122033722_access_links_email } from './Migration202611220
 import { Migration20261122042621_reconciliation } from './Migration20261122042621_reconciliation';
 import { Migration20261122043328_retry_queue } from './Migration20261122043328_retry_queue';
 import { Migration20261202150024_gateway_event_sanitized_paths } from './Migration20261202150024_gateway_event_sanitized_paths';
+import { Migration20261202190954_deliveries } from './Migration20261202190954_deliveries';
 
 /** Every migration, in order. `npm run migration:create` rewrites this file. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -18,4 +19,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261122042621_reconciliation', class: Migration20261122042621_reconciliation },
   { name: 'Migration20261122043328_retry_queue', class: Migration20261122043328_retry_queue },
   { name: 'Migration20261202150024_gateway_event_sanitized_paths', class: Migration20261202150024_gateway_event_sanitized_paths },
+  { name: 'Migration20261202190954_deliveries', class: Migration20261202190954_deliveries },
 ];

@@ -8,6 +8,7 @@ import { AppError, isAppError } from '../platform/shared/errors';
 import { isUuid } from '../platform/shared/ids';
 import type { Logger } from '../platform/observability/logger';
 import type { DeliveryDispatcher } from './delivery-dispatcher';
+import { Delivery } from './delivery.entity';
 import { DeliveryStatus } from './delivery-status';
 import type { DeliveryOutcome, DeliveryService } from './delivery.service';
 import type { RecoverySweep, SweepReport } from './recovery-sweep';
@@ -97,19 +98,22 @@ export class DeliveryAdmin {
     await this.db.transaction(async (tx) => {
       const payment = await tx.em.findOne(Payment, paymentId, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!payment) throw DeliveryError.notFound(paymentId);
-      this.assertRecoverable(tx, payment);
-      const before = { deliveryStatus: payment.deliveryStatus, deliveryAttempts: payment.deliveryAttempts, deliveryFailureReason: payment.deliveryFailureReason };
-      this.delivery.reopen(tx, payment);
-      recordAudit(tx, actor, { action: 'delivery.recover', subjectType: 'payment', subjectId: payment.id, before, after: { deliveryStatus: payment.deliveryStatus, deliveryAttempts: 0 } });
+      const delivery = await tx.em.findOne(Delivery, { paymentId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      this.assertRecoverable(tx, payment, delivery);
+      const before = { deliveryStatus: delivery?.status ?? null, deliveryAttempts: delivery?.attempts ?? 0, deliveryFailureReason: delivery?.failureReason ?? null };
+      // A paid payment without a delivery (a renewal, a late payment kept) gets one now.
+      const owed = delivery ?? tx.em.create(Delivery, { paymentId, status: DeliveryStatus.PENDING, paidAt: payment.paidAt });
+      this.delivery.reopen(tx, payment.customer.id, owed);
+      recordAudit(tx, actor, { action: 'delivery.recover', subjectType: 'payment', subjectId: payment.id, before, after: { deliveryStatus: owed.status, deliveryAttempts: 0 } });
     });
   }
 
-  private assertRecoverable(tx: Tx, payment: Payment): void {
+  private assertRecoverable(tx: Tx, payment: Payment, delivery: Delivery | null): void {
     if (!isPaid(payment)) throw DeliveryError.notPaid(payment.id, payment.status);
-    if (payment.deliveryStatus === DeliveryStatus.DELIVERED) throw DeliveryError.alreadyDelivered(payment.id);
+    if (delivery?.status === DeliveryStatus.DELIVERED) throw DeliveryError.alreadyDelivered(payment.id);
     // Resetting a live claim would let a second worker send while the first is still sending.
-    const lease = payment.deliveryNextAttemptAt;
-    if (payment.deliveryStatus === DeliveryStatus.IN_PROGRESS && lease && lease > tx.clock.now()) throw DeliveryError.inProgress(payment.id, lease);
+    const lease = delivery?.nextAttemptAt;
+    if (delivery?.status === DeliveryStatus.IN_PROGRESS && lease && lease > tx.clock.now()) throw DeliveryError.inProgress(payment.id, lease);
   }
 
   /**
@@ -135,8 +139,8 @@ export class DeliveryAdmin {
 
   private async currentOutcomes(ids: string[]): Promise<DeliveryOutcome[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db.fork().find(Payment, { id: { $in: ids } });
-    return rows.map((p) => ({ paymentId: p.id, status: p.deliveryStatus!, attempts: p.deliveryAttempts, reason: p.deliveryFailureReason, retryAt: null }));
+    const rows = await this.db.fork().find(Delivery, { paymentId: { $in: ids } });
+    return rows.map((d) => ({ paymentId: d.paymentId, status: d.status, attempts: d.attempts, reason: d.failureReason, retryAt: null }));
   }
 
   private okResult(outcome: DeliveryOutcome): RecoveryResult {

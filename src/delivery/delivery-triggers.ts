@@ -8,7 +8,8 @@ import type { DeliveryService } from './delivery.service';
 /**
  * A payment that becomes paid (succeeded, or authorized under manual capture) owes a delivery,
  * written in the same transaction as the status; the immediate attempt is dispatched after
- * commit. A payment refunded or cancelled before delivery owes nothing.
+ * commit. A payment refunded or cancelled before delivery owes nothing; one delivered stays
+ * delivered, and its delivery records that access was taken back.
  */
 export function deliverWhenPaid(transitions: PaymentTransitions, delivery: DeliveryService, dispatcher: DeliveryDispatcher): void {
   transitions.onTransition(async (tx, { payment, to }) => {
@@ -16,12 +17,11 @@ export function deliverWhenPaid(transitions: PaymentTransitions, delivery: Deliv
     // refundRequestedAt: the payment is being refunded (e.g. a late payment under the refund policy).
     // A renewal is charged only while its subscription runs (the retry queue cancels it once the
     // subscription lapsed): the customer is still in the channels and needs no new links.
-    if (paid && payment.deliveryStatus === null && !payment.refundRequestedAt && payment.kind !== PaymentKind.RENEWAL) {
-      delivery.markDue(tx, payment);
+    if (paid && !payment.refundRequestedAt && payment.kind !== PaymentKind.RENEWAL && (await delivery.markDue(tx, payment))) {
       tx.afterCommit(() => dispatcher.dispatch(payment.id));
     }
     if (to === PaymentStatus.REFUNDED || to === PaymentStatus.CANCELLED) {
-      delivery.cancelOwed(tx, payment, `payment ${to.toLowerCase()} before delivery`);
+      await delivery.revokeAccess(tx, payment, `payment ${to.toLowerCase()}`);
     }
   });
 }

@@ -5,6 +5,7 @@ import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '
 import { Payment } from '../payments/payment.entity';
 import { Topic } from '../platform/shared/topics';
 import { DeliveryStatus } from './delivery-status';
+import { Delivery } from './delivery.entity';
 import type { DeliveryStatusChangedPayload } from './delivery.service';
 import type { RecoveryResult } from './delivery-admin.service';
 import type { SweepReport as SweepReportData } from './recovery-sweep';
@@ -99,7 +100,9 @@ export class DeliveryResolver {
   @Authorized('VIEWER')
   @Query(() => FailedDeliveryConnection, { complexity: connectionComplexity, description: 'Paid payments whose delivery is not done, newest first.' })
   failedDeliveries(@Ctx() ctx: Context, @Args() page: ConnectionArgs, @Arg('filter', () => FailedDeliveriesFilter, { nullable: true }) filter?: FailedDeliveriesFilter) {
-    const where: Record<string, unknown> = { deliveryStatus: filter?.status ?? UndeliveredStatus.FAILED };
+    // Payments whose delivery is in that state, through deliveries_attention (FAILED, AWAITING) or deliveries_due.
+    const owing = ctx.em.createQueryBuilder(Delivery, 'd').select('d.paymentId').where({ status: filter?.status ?? UndeliveredStatus.FAILED });
+    const where: Record<string, unknown> = { id: { $in: owing.getKnexQuery() } };
     const search = filter?.search?.trim();
     if (search) {
       const like = { $ilike: `%${escapeLike(search)}%` };

@@ -1,4 +1,3 @@
-import { LockMode } from '@mikro-orm/core';
 import type { InviteLinkService } from '../access/invite-link.service';
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
@@ -6,8 +5,9 @@ import type { CatalogService } from '../catalog/catalog.service';
 import { Plan } from '../catalog/plan.entity';
 import type { Config } from '../platform/config';
 import { Customer } from '../customers/customer.entity';
-import type { Database, Tx } from '../platform/database/transaction';
+import type { Database, Publisher, Tx } from '../platform/database/transaction';
 import { Payment } from '../payments/payment.entity';
+import type { Delivery } from './delivery.entity';
 import { retryDelayMs } from '../platform/shared/backoff';
 import type { Logger } from '../platform/observability/logger';
 import { Topic } from '../platform/shared/topics';
@@ -15,6 +15,9 @@ import type { TelegramClient } from '../integrations/telegram/telegram.client';
 import { TelegramError } from '../integrations/telegram/telegram.errors';
 import { formatDeliveryMessage } from './delivery-message';
 import { DeliveryStatus } from './delivery-status';
+import { claimDueSql, claimOneRow, confirmClaim, nextDueAt, readRow, recordOutcomeRow, revokeRow, wakeRows, type DeliveryRow, type OutcomeWrite } from './delivery-store';
+
+export { claimDueSql };
 
 export type ClaimVia = 'dispatch' | 'sweep' | 'startup' | 'operator';
 
@@ -46,28 +49,11 @@ export interface Claim {
   leaseUntil: Date;
 }
 
-const CLAIMABLE = `delivery_status in ('PENDING', 'IN_PROGRESS')`;
-
 /**
- * The sweep's claim (exported so the sweep bench can EXPLAIN exactly this statement). `(select ?)`
- * hides the time from the planner on purpose: with it in plain sight, Postgres multiplies the
- * selectivity of "due" by that of the status (the two are correlated: only open rows have a next
- * attempt), expects a few dozen rows and sorts every due row instead of reading the first `limit`
- * in index order. With 10,000 due rows that was 60 ms instead of 6.
- */
-export function claimDueSql(via: 'sweep' | 'startup'): string {
-  const freshToo = via === 'startup' ? `or (delivery_status = 'PENDING' and delivery_attempts = 0)` : '';
-  return `update payments set delivery_status = 'IN_PROGRESS', delivery_next_attempt_at = ?, updated_at = ?
-        where id in (select id from payments where ${CLAIMABLE} and (delivery_next_attempt_at <= (select ?::timestamptz) ${freshToo})
-                      order by delivery_next_attempt_at limit ? for update skip locked)
-        returning id`;
-}
-
-/**
- * Delivers a paid payment's invite links. The payment row is the queue: a claim is one UPDATE that
- * moves the row to IN_PROGRESS with a lease (deliveryNextAttemptAt), so two workers never attempt
- * one payment at once and a worker that dies gives the row back when the lease runs out. Telegram
- * is called outside any transaction; the outcome is recorded after.
+ * Delivers a paid payment's invite links. The delivery row is the queue: a claim is one UPDATE that
+ * moves the row to IN_PROGRESS with a lease (next_attempt_at), so two workers never attempt one
+ * payment at once and a worker that dies gives the row back when the lease runs out. Telegram is
+ * called outside any transaction; the outcome is recorded after, in one statement.
  */
 export class DeliveryService {
   private readonly changeListeners: DeliveryChangeListener[] = [];
@@ -80,28 +66,32 @@ export class DeliveryService {
     private readonly alerts: AlertService,
     private readonly settings: Config['delivery'],
     private readonly logger: Logger,
+    private readonly publisher: Publisher,
   ) {}
 
-  /** In the paying transition's transaction: the payment now owes a delivery. */
-  markDue(tx: Tx, payment: Payment): void {
-    if (payment.deliveryStatus !== null) return;
+  /** In the paying transition's transaction: the payment now owes a delivery. False when it already had one. */
+  async markDue(tx: Tx, payment: Payment): Promise<boolean> {
     const now = tx.clock.now();
-    payment.deliveryStatus = DeliveryStatus.PENDING;
-    payment.deliveryAttempts = 0;
     // The immediate dispatch claims it at once; the periodic sweep only after the grace period.
-    payment.deliveryNextAttemptAt = new Date(now.getTime() + this.settings.graceMs);
-    this.publishChange(tx, payment, null);
+    const due = new Date(now.getTime() + this.settings.graceMs);
+    const rows: DeliveryRow[] = await tx.em.execute(
+      `insert into deliveries as d (payment_id, status, attempts, next_attempt_at, paid_at, created_at, updated_at) values (?, 'PENDING', 0, ?, ?, ?, ?)
+       on conflict (payment_id) do nothing returning d.payment_id, d.status, d.attempts, d.failure_reason, d.next_attempt_at, d.recovered, d.access_revoked_at`,
+      [payment.id, due, payment.paidAt ?? now, now, now],
+    );
+    if (rows.length === 0) return false;
+    this.publishChange(tx, payment.customer.id, rows[0], null);
+    return true;
   }
 
-  /** A payment that stopped being paid before delivery (refunded, cancelled) owes nothing. */
-  cancelOwed(tx: Tx, payment: Payment, reason: string): void {
-    const open = [DeliveryStatus.PENDING, DeliveryStatus.IN_PROGRESS, DeliveryStatus.AWAITING_CUSTOMER];
-    if (!payment.deliveryStatus || !open.includes(payment.deliveryStatus)) return;
-    const from = payment.deliveryStatus;
-    payment.deliveryStatus = DeliveryStatus.FAILED;
-    payment.deliveryNextAttemptAt = null;
-    payment.deliveryFailureReason = reason;
-    this.publishChange(tx, payment, from);
+  /**
+   * The payment stopped granting access (refunded, cancelled). A delivered payment stays DELIVERED
+   * and records the revocation; one not yet delivered owes nothing (an attempt under way records
+   * what really happened: see recordOutcomeRow).
+   */
+  async revokeAccess(tx: Tx, payment: Payment, reason: string): Promise<void> {
+    const result = await revokeRow(tx.em, payment.id, reason, tx.clock.now());
+    if (result && result.row.status !== result.before) this.publishChange(tx, payment.customer.id, result.row, result.before);
   }
 
   /**
@@ -111,13 +101,8 @@ export class DeliveryService {
   async claimOne(paymentId: string, via: ClaimVia): Promise<Date | null> {
     const now = this.db.clock.now();
     const leaseUntil = new Date(now.getTime() + this.settings.leaseMs);
-    const fresh = via === 'dispatch' || via === 'operator' ? `or (delivery_status = 'PENDING' and delivery_attempts = 0)` : '';
-    const rows: Array<{ id: string }> = await this.db.fork().execute(
-      `update payments set delivery_status = 'IN_PROGRESS', delivery_next_attempt_at = ?, updated_at = ?
-        where id = ? and ${CLAIMABLE} and (delivery_next_attempt_at <= ? ${fresh}) returning id`,
-      [leaseUntil, now, paymentId, now],
-    );
-    return rows.length > 0 ? leaseUntil : null;
+    const claimed = await claimOneRow(this.db.fork(), paymentId, leaseUntil, now, via === 'dispatch' || via === 'operator');
+    return claimed ? leaseUntil : null;
   }
 
   /**
@@ -135,34 +120,40 @@ export class DeliveryService {
   /**
    * Confirms that a claim is still ours and answers its lease end, renewed when less than half is
    * left; null when it is lost. Called before a bulk-claimed row's turn (rows wait behind the
-   * concurrency limit) and again just before the message goes out (creating a link per channel
-   * against a slow Telegram can outlast a lease). A lease can only run out and be taken by another
-   * worker after it ends, and the lease end we wrote identifies our claim: so a confirmed claim
-   * is held for at least half a lease, longer than one Telegram call (config checks
-   * DELIVERY_LEASE_MS > 2 × TELEGRAM_TIMEOUT_MS), and no payment is ever messaged by two workers.
+   * concurrency limit). A lease can only run out and be taken by another worker after it ends, and
+   * the lease end we wrote identifies our claim: so a confirmed claim is held for at least half a
+   * lease, longer than one Telegram call (config checks DELIVERY_LEASE_MS > 2 × TELEGRAM_TIMEOUT_MS),
+   * and no payment is ever messaged by two workers.
    */
   async holdClaim(paymentId: string, leaseUntil: Date): Promise<Date | null> {
     const now = this.db.clock.now();
     if (leaseUntil.getTime() - now.getTime() > this.settings.leaseMs / 2) return leaseUntil;
     const renewed = new Date(now.getTime() + this.settings.leaseMs);
-    const rows: Array<{ id: string }> = await this.db.fork().execute(
-      `update payments set delivery_next_attempt_at = ?, updated_at = ?
-        where id = ? and delivery_status = 'IN_PROGRESS' and delivery_next_attempt_at = ? returning id`,
-      [renewed, now, paymentId, leaseUntil],
-    );
-    return rows.length > 0 ? renewed : null;
+    return (await confirmClaim(this.db.fork(), paymentId, leaseUntil, renewed, now)) ? renewed : null;
+  }
+
+  /**
+   * holdClaim just before the message goes out (creating a link per channel against a slow Telegram
+   * can outlast a lease), always asking the row: a refund committed meanwhile stops the send.
+   */
+  private async holdToSend(paymentId: string, leaseUntil: Date): Promise<{ lease: Date; revoked: boolean } | null> {
+    const now = this.db.clock.now();
+    const renew = leaseUntil.getTime() - now.getTime() <= this.settings.leaseMs / 2;
+    const lease = renew ? new Date(now.getTime() + this.settings.leaseMs) : leaseUntil;
+    const held = await confirmClaim(this.db.fork(), paymentId, leaseUntil, renew ? lease : null, now);
+    return held ? { lease, revoked: held.revoked } : null;
   }
 
   /**
    * An operator's retry: a fresh budget, due now. The caller has locked the row, checked that the
    * payment is paid and not delivered, and writes the audit entry in the same transaction.
    */
-  reopen(tx: Tx, payment: Payment): void {
-    const from = payment.deliveryStatus;
-    payment.deliveryStatus = DeliveryStatus.PENDING;
-    payment.deliveryAttempts = 0;
-    payment.deliveryNextAttemptAt = tx.clock.now();
-    this.publishChange(tx, payment, from);
+  reopen(tx: Tx, customerId: string, delivery: Delivery): void {
+    const from = delivery.status;
+    delivery.status = DeliveryStatus.PENDING;
+    delivery.attempts = 0;
+    delivery.nextAttemptAt = tx.clock.now();
+    this.publishChange(tx, customerId, { status: delivery.status, attempts: 0, failure_reason: delivery.failureReason, recovered: delivery.recovered, payment_id: delivery.paymentId }, from);
   }
 
   /**
@@ -171,26 +162,17 @@ export class DeliveryService {
    * Returns the payment ids; the caller dispatches them after commit.
    */
   async wakeAwaitingCustomer(tx: Tx, customerId: string): Promise<string[]> {
-    const waiting = await tx.em.find(Payment, { customer: customerId, deliveryStatus: DeliveryStatus.AWAITING_CUSTOMER }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    for (const payment of waiting) {
-      payment.deliveryStatus = DeliveryStatus.PENDING;
-      payment.deliveryNextAttemptAt = tx.clock.now();
-      this.publishChange(tx, payment, DeliveryStatus.AWAITING_CUSTOMER);
-    }
-    return waiting.map((payment) => payment.id);
+    const woken = await wakeRows(tx.em, customerId, tx.clock.now());
+    for (const row of woken) this.publishChange(tx, customerId, row, DeliveryStatus.AWAITING_CUSTOMER);
+    return woken.map((row) => row.payment_id);
   }
 
   /**
    * When the earliest owed delivery of a payment paid before `paidBefore` falls due (its retry
-   * time, or the end of its claim's lease); null when none is owed. Served by payments_delivery_due.
+   * time, or the end of its claim's lease); null when none is owed. Served by deliveries_due.
    */
   async nextDueOwed(paidBefore: Date): Promise<Date | null> {
-    const rows: Array<{ at: Date | string }> = await this.db.fork().execute(
-      `select delivery_next_attempt_at as at from payments where ${CLAIMABLE} and delivery_next_attempt_at is not null
-        and coalesce(paid_at, created_at) <= ? order by delivery_next_attempt_at limit 1`,
-      [paidBefore],
-    );
-    return rows[0] ? new Date(rows[0].at) : null;
+    return nextDueAt(this.db.fork(), paidBefore);
   }
 
   /** By then every row a dead process left is due: its leases have run out, its retries' backoff too. */
@@ -206,15 +188,16 @@ export class DeliveryService {
   /** One attempt for a claimed payment. Never throws: every failure is recorded as an outcome. */
   async attempt(paymentId: string, via: ClaimVia, leaseUntil: Date): Promise<DeliveryOutcome> {
     const em = this.db.fork();
-    const payment = await em.findOneOrFail(Payment, paymentId);
-    const customer = await em.findOneOrFail(Customer, payment.customer.id);
-    const plan = await em.findOneOrFail(Plan, payment.plan.id);
-    const log = this.logger.child({ paymentId, via, attempt: payment.deliveryAttempts + 1 });
-    let lease = leaseUntil;
+    const [payment, delivery] = await Promise.all([em.findOneOrFail(Payment, paymentId), readRow(em, paymentId)]);
+    const ctx: AttemptContext = { paymentId, customerId: payment.customer.id, attempts: delivery?.attempts ?? 0, via, lease: leaseUntil };
+    const log = this.logger.child({ paymentId, via, attempt: ctx.attempts + 1 });
+    // A refund came while the row waited (or its last worker died): nothing is owed now.
+    if (delivery?.access_revoked_at) return this.record(ctx, { kind: 'revoked' });
     try {
+      const [customer, plan] = await Promise.all([em.findOneOrFail(Customer, payment.customer.id), em.findOneOrFail(Plan, payment.plan.id)]);
       const channels = await this.catalog.channelsOf(em, payment.bundle.id);
       const links = await this.links.ensureLinks(payment, channels);
-      if (!customer.telegramUserId) return await this.record(paymentId, via, lease, { kind: 'awaiting', reason: 'customer has no Telegram account linked yet' });
+      if (!customer.telegramUserId) return await this.record(ctx, { kind: 'awaiting', reason: 'customer has no Telegram account linked yet' });
       const paidAt = payment.paidAt ?? payment.succeededAt ?? payment.createdAt;
       const text = formatDeliveryMessage({
         planName: plan.name,
@@ -222,27 +205,31 @@ export class DeliveryService {
         periodEnd: new Date(paidAt.getTime() + plan.durationDays * 86_400_000),
         links: links.map(({ link, channel }) => ({ channelTitle: channel.title, url: link.telegramInviteLink, expiresAt: link.expiresAt })),
       });
-      // The last moment to find that our claim ran out while the links were made: once sent, sent.
-      const held = await this.holdClaim(paymentId, lease);
+      // The last moment to find that our claim ran out while the links were made, or that the
+      // payment was refunded meanwhile: once sent, sent.
+      const held = await this.holdToSend(paymentId, ctx.lease);
       if (!held) {
         log.warn('claim lost before sending: another worker owns this delivery now');
         return await this.currentOutcome(paymentId);
       }
-      lease = held;
+      ctx.lease = held.lease;
+      if (held.revoked) return await this.record(ctx, { kind: 'revoked' });
+      // Delivered when handed to Telegram: a refund landing while the answer is awaited comes after it.
+      const sentAt = this.db.clock.now();
       await this.telegram.sendMessage(customer.telegramUserId, text);
       log.info({ channels: links.length }, 'delivered');
-      return await this.record(paymentId, via, lease, { kind: 'delivered' });
+      return await this.record(ctx, { kind: 'delivered', at: sentAt });
     } catch (error) {
       const outcome = this.classify(error);
       log.warn({ err: (error as Error).message, outcome: outcome.kind }, 'delivery attempt failed');
-      return this.record(paymentId, via, lease, outcome);
+      return this.record(ctx, outcome);
     }
   }
 
   /** The payment's delivery as it stands, for an attempt that was not ours to record. */
   private async currentOutcome(paymentId: string): Promise<DeliveryOutcome> {
-    const payment = await this.db.fork().findOneOrFail(Payment, paymentId);
-    return { paymentId, status: payment.deliveryStatus!, attempts: payment.deliveryAttempts, reason: payment.deliveryFailureReason, retryAt: null };
+    const row = await readRow(this.db.fork(), paymentId);
+    return { paymentId, status: row!.status, attempts: row!.attempts, reason: row!.failure_reason, retryAt: null };
   }
 
   private classify(error: unknown): FailureKind {
@@ -254,70 +241,105 @@ export class DeliveryService {
     return { kind: 'retry', reason: `unexpected: ${(error as Error).message ?? String(error)}`, retryAfterMs: null };
   }
 
-  private async record(paymentId: string, via: ClaimVia, lease: Date, result: FailureKind | { kind: 'delivered' }): Promise<DeliveryOutcome> {
-    return this.db.transaction(async (tx) => {
-      const payment = await tx.em.findOneOrFail(Payment, paymentId, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      const from = payment.deliveryStatus;
-      const now = tx.clock.now();
-      // Our lease ran out and another worker claimed the row (its lease end is not ours) or
-      // finished it: what it records stands, ours would overwrite it.
-      if (from !== DeliveryStatus.IN_PROGRESS || payment.deliveryNextAttemptAt?.getTime() !== lease.getTime()) {
-        return { paymentId, status: from!, attempts: payment.deliveryAttempts, reason: payment.deliveryFailureReason, retryAt: payment.deliveryNextAttemptAt };
-      }
-      payment.deliveryAttempts += 1;
-      payment.deliveryLastAttemptAt = now;
-      payment.deliveryNextAttemptAt = null;
-      if (result.kind === 'delivered') {
-        payment.deliveryStatus = DeliveryStatus.DELIVERED;
-        payment.deliveredAt = now;
-        payment.deliveryFailureReason = null;
+  /** What the attempt's result writes; `attempts` counts this attempt. */
+  private outcomeWrite(ctx: AttemptContext, result: Result, now: Date): OutcomeWrite {
+    const attempts = ctx.attempts + 1;
+    const base = { nextAttemptAt: null, deliveredAt: null, recovered: false };
+    switch (result.kind) {
+      case 'delivered':
         // Recovered: an earlier attempt failed, or the sweep found what the immediate path missed.
-        payment.deliveryRecovered = payment.deliveryAttempts > 1 || via === 'sweep' || via === 'startup' || via === 'operator';
-      } else if (result.kind === 'awaiting') {
-        payment.deliveryStatus = DeliveryStatus.AWAITING_CUSTOMER;
-        payment.deliveryFailureReason = result.reason;
-      } else if (result.kind === 'retry' && payment.deliveryAttempts < this.settings.maxAttempts) {
-        payment.deliveryStatus = DeliveryStatus.PENDING;
-        payment.deliveryFailureReason = result.reason;
-        const backoff = retryDelayMs(payment.deliveryAttempts, { baseMs: this.settings.backoffBaseMs, capMs: this.settings.backoffCapMs, jitter: 0.2 });
-        payment.deliveryNextAttemptAt = new Date(now.getTime() + Math.max(backoff, result.retryAfterMs ?? 0));
-      } else {
-        const spent = result.kind === 'retry' ? ` (gave up after ${payment.deliveryAttempts} attempts)` : '';
-        await this.fail(tx, payment, `${result.reason}${spent}`);
-      }
-      if (payment.deliveryStatus !== from) this.publishChange(tx, payment, from);
-      return { paymentId, status: payment.deliveryStatus!, attempts: payment.deliveryAttempts, reason: payment.deliveryFailureReason, retryAt: payment.deliveryNextAttemptAt };
+        return { ...base, status: DeliveryStatus.DELIVERED, reason: null, deliveredAt: result.at, recovered: attempts > 1 || ctx.via !== 'dispatch' };
+      case 'awaiting':
+        return { ...base, status: DeliveryStatus.AWAITING_CUSTOMER, reason: result.reason };
+      case 'revoked':
+        // recordOutcomeRow writes the revocation's reason.
+        return { ...base, status: DeliveryStatus.FAILED, reason: null };
+      case 'retry':
+        if (attempts < this.settings.maxAttempts) {
+          const backoff = retryDelayMs(attempts, { baseMs: this.settings.backoffBaseMs, capMs: this.settings.backoffCapMs, jitter: 0.2 });
+          return { ...base, status: DeliveryStatus.PENDING, reason: result.reason, nextAttemptAt: new Date(now.getTime() + Math.max(backoff, result.retryAfterMs ?? 0)) };
+        }
+        return { ...base, status: DeliveryStatus.FAILED, reason: `${result.reason} (gave up after ${attempts} attempts)` };
+      case 'permanent':
+        return { ...base, status: DeliveryStatus.FAILED, reason: result.reason };
+    }
+  }
+
+  /**
+   * One statement while our claim holds; a failure also raises its alert, in the same transaction.
+   * Our lease ran out and another worker claimed the row (its lease end is not ours) or finished
+   * it: what it records stands, and ours is not written.
+   */
+  private async record(ctx: AttemptContext, result: Result): Promise<DeliveryOutcome> {
+    const now = this.db.clock.now();
+    const write = this.outcomeWrite(ctx, result, now);
+    if (write.status !== DeliveryStatus.FAILED || result.kind === 'revoked') {
+      const row = await recordOutcomeRow(this.db.fork(), ctx.paymentId, ctx.lease, now, write);
+      if (!row) return this.currentOutcome(ctx.paymentId);
+      this.publishChange(null, ctx.customerId, row, DeliveryStatus.IN_PROGRESS);
+      return this.outcomeOf(row);
+    }
+    return this.db.transaction(async (tx) => {
+      const row = await recordOutcomeRow(tx.em, ctx.paymentId, ctx.lease, now, write);
+      if (!row) return this.currentOutcome(ctx.paymentId);
+      if (!row.access_revoked_at) await this.raiseFailed(tx, ctx, row.failure_reason ?? '');
+      this.publishChange(tx, ctx.customerId, row, DeliveryStatus.IN_PROGRESS);
+      return this.outcomeOf(row);
     });
   }
 
-  private async fail(tx: Tx, payment: Payment, reason: string): Promise<void> {
-    payment.deliveryStatus = DeliveryStatus.FAILED;
-    payment.deliveryFailureReason = reason;
+  private outcomeOf(row: DeliveryRow): DeliveryOutcome {
+    return { paymentId: row.payment_id, status: row.status, attempts: row.attempts, reason: row.failure_reason, retryAt: row.next_attempt_at ? new Date(row.next_attempt_at) : null };
+  }
+
+  private async raiseFailed(tx: Tx, ctx: AttemptContext, reason: string): Promise<void> {
     await this.alerts.raise(tx, {
       type: AlertType.DELIVERY_FAILED,
       severity: AlertSeverity.HIGH,
       title: 'Invite links could not be delivered',
-      detail: `Payment ${payment.id} (customer ${payment.customer.id}): ${reason}. Fix the cause, then run recoverPayment.`,
+      detail: `Payment ${ctx.paymentId} (customer ${ctx.customerId}): ${reason}. Fix the cause, then run recoverPayment.`,
       subjectType: 'payment',
-      subjectId: payment.id,
+      subjectId: ctx.paymentId,
     });
   }
 
-  publishChange(tx: Tx, payment: Payment, from: DeliveryStatus | null): void {
+  /** After commit: to subscribers and to this process's listeners. Without a transaction, now (the statement committed). */
+  publishChange(tx: Tx | null, customerId: string, row: Pick<DeliveryRow, 'payment_id' | 'status' | 'attempts' | 'failure_reason' | 'recovered'>, from: DeliveryStatus | null): void {
     const event: DeliveryStatusChangedPayload = {
-      paymentId: payment.id,
-      customerId: payment.customer.id,
+      paymentId: row.payment_id,
+      customerId,
       from,
-      to: payment.deliveryStatus!,
-      attempts: payment.deliveryAttempts,
-      reason: payment.deliveryFailureReason,
-      recovered: payment.deliveryRecovered,
-      at: tx.clock.now(),
+      to: row.status,
+      attempts: row.attempts,
+      reason: row.failure_reason,
+      recovered: row.recovered,
+      at: (tx?.clock ?? this.db.clock).now(),
     };
+    if (!tx) {
+      try {
+        this.publisher.publish(Topic.DELIVERY_STATUS_CHANGED, event);
+        for (const listener of this.changeListeners) listener(event);
+      } catch (error) {
+        // As after a commit: the row is the truth, and what a listener missed a sweep repairs.
+        this.logger.error({ err: error, paymentId: row.payment_id }, 'delivery change listener failed');
+      }
+      return;
+    }
     tx.publish(Topic.DELIVERY_STATUS_CHANGED, event);
     for (const listener of this.changeListeners) tx.afterCommit(() => listener(event));
   }
 }
+
+interface AttemptContext {
+  paymentId: string;
+  customerId: string;
+  /** Attempts recorded before this one (read under our claim: nobody else records meanwhile). */
+  attempts: number;
+  via: ClaimVia;
+  lease: Date;
+}
+
+type Result = FailureKind | { kind: 'delivered'; at: Date } | { kind: 'revoked' };
 
 type FailureKind =
   | { kind: 'awaiting'; reason: string }

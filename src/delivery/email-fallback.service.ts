@@ -50,14 +50,14 @@ export class EmailFallback {
   private async claim(): Promise<string[]> {
     const now = this.db.clock.now();
     const rows: Array<{ id: string }> = await this.db.fork().execute(
-      `update payments set delivery_email_claimed_at = ? where id in (
-         select p.id from payments p join customers c on c.id = p.customer_id
-          where p.delivery_emailed_at is null and c.email is not null
-            and (p.delivery_email_claimed_at is null or p.delivery_email_claimed_at < ?)
-            and ((p.delivery_status = 'AWAITING_CUSTOMER' and p.delivery_last_attempt_at <= ?)
-                 or (p.delivery_status = 'FAILED' and p.delivery_failure_reason ilike '%blocked%'))
-          limit ? for update of p skip locked)
-       returning id`,
+      `update deliveries set email_claimed_at = ? where payment_id in (
+         select d.payment_id from deliveries d join payments p on p.id = d.payment_id join customers c on c.id = p.customer_id
+          where d.emailed_at is null and d.access_revoked_at is null and c.email is not null
+            and (d.email_claimed_at is null or d.email_claimed_at < ?)
+            and ((d.status = 'AWAITING_CUSTOMER' and d.last_attempt_at <= ?)
+                 or (d.status = 'FAILED' and d.failure_reason ilike '%blocked%'))
+          limit ? for update of d skip locked)
+       returning payment_id as id`,
       [now, new Date(now.getTime() - CLAIM_MS), new Date(now.getTime() - this.settings.graceMs), BATCH],
     );
     return rows.map((r) => r.id);
@@ -78,10 +78,7 @@ export class EmailFallback {
       ...(deepLink ? ['', `Start our bot to receive updates and fresh links: ${deepLink}`] : []),
     ];
     await this.transport!.sendMail({ from: this.settings.from, to: customer.email!, subject: `Your access to ${plan.name}`, text: lines.join('\n') });
-    await this.db.transaction(async (tx) => {
-      const row = await tx.em.findOneOrFail(Payment, paymentId);
-      row.deliveryEmailedAt = tx.clock.now();
-    });
+    await this.db.fork().execute(`update deliveries set emailed_at = ?, updated_at = ? where payment_id = ?`, [this.db.clock.now(), this.db.clock.now(), paymentId]);
     this.logger.info({ paymentId }, 'links emailed');
   }
 }

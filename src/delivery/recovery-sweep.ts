@@ -26,7 +26,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 /**
  * Finds payments that are paid but not delivered and due (a retry whose time came, a dispatch a
  * crash lost, a claim whose worker died) and delivers them. Cost is O(rows due) through the
- * payments_delivery_due partial index. Any run that did something leaves one RECOVERY_REPORT alert.
+ * deliveries_due partial index. Any run that did something leaves one RECOVERY_REPORT alert.
  */
 export class RecoverySweep {
   constructor(

@@ -28,7 +28,8 @@ interface Row {
   delivery_status: DeliveryStatus | null;
 }
 
-const COLUMNS = 'id, status, stripe_payment_intent_id, amount_minor, currency, refunded_minor, authorized_at, status_changed_at, delivery_status';
+// Delivery is its own table (src/delivery); reconciliation needs only its status.
+const COLUMNS = 'id, status, stripe_payment_intent_id, amount_minor, currency, refunded_minor, authorized_at, status_changed_at, (select d.status from deliveries d where d.payment_id = payments.id) as delivery_status';
 
 const toFacts = (r: Row): PaymentFacts => ({
   id: r.id,

@@ -5,7 +5,6 @@ import { CaptureMode } from '../catalog/plan.entity';
 import { Plan } from '../catalog/plan.entity';
 import { Customer } from '../customers/customer.entity';
 import { BaseEntity } from '../platform/database/base.entity';
-import { DeliveryStatus } from '../delivery/delivery-status';
 import { PaymentKind } from './payment-kind';
 import { PaymentStatus } from './payment-status';
 
@@ -23,10 +22,8 @@ registerEnumType(PaymentStatus, { name: 'PaymentStatus' });
 @Index({ name: 'payments_one_open_per_customer_bundle', expression: `create unique index "payments_one_open_per_customer_bundle" on "payments" ("customer_id", "bundle_id") where "status" in ('PENDING', 'FAILED')` })
 @Index({ name: 'payments_refund_requested', expression: `create index "payments_refund_requested" on "payments" ("refund_requested_at") where "refund_requested_at" is not null and "status" = 'SUCCEEDED'` })
 @Index({ properties: ['createdAt', 'id'] })
-@Index({ name: 'payments_delivery_due', expression: `create index "payments_delivery_due" on "payments" ("delivery_next_attempt_at") where "delivery_status" in ('PENDING', 'IN_PROGRESS')` })
-@Index({ name: 'payments_delivery_attention', expression: `create index "payments_delivery_attention" on "payments" ("delivery_status", "created_at") where "delivery_status" in ('FAILED', 'AWAITING_CUSTOMER')` })
-// Manual capture: authorized payments whose access is fulfilled, waiting for (or retrying) capture.
-@Index({ name: 'payments_capture_due', expression: `create index "payments_capture_due" on "payments" ("capture_next_attempt_at") where "status" = 'AUTHORIZED' and "capture_mode" = 'MANUAL' and "delivery_status" = 'DELIVERED'` })
+// Manual capture: authorized payments waiting for (or retrying) capture; the claim asks their delivery.
+@Index({ name: 'payments_capture_due', expression: `create index "payments_capture_due" on "payments" ("capture_next_attempt_at") where "status" = 'AUTHORIZED' and "capture_mode" = 'MANUAL'` })
 export class Payment extends BaseEntity {
   [OptionalProps]?: 'customerId' | 'planId' | 'bundleId';
 
@@ -140,43 +137,7 @@ export class Payment extends BaseEntity {
   @Property({ type: 'timestamptz', nullable: true })
   disputedAt: Date | null = null;
 
-  // Delivery state: written only by src/delivery/ (DeliveryService). Null until the payment is paid.
-
-  @Field(() => DeliveryStatus, { nullable: true })
-  @Enum({ items: () => DeliveryStatus, nullable: true })
-  deliveryStatus: DeliveryStatus | null = null;
-
-  @Field(() => Int)
-  @Property({ type: 'integer', default: 0 })
-  deliveryAttempts: number & Opt = 0;
-
-  @Field(() => Date, { nullable: true })
-  @Property({ type: 'timestamptz', nullable: true })
-  deliveryLastAttemptAt: Date | null = null;
-
-  @Field(() => Date, { nullable: true, description: 'When the next attempt is due (or, while IN_PROGRESS, when the claim expires).' })
-  @Property({ type: 'timestamptz', nullable: true })
-  deliveryNextAttemptAt: Date | null = null;
-
-  @Field(() => String, { nullable: true })
-  @Property({ type: 'text', nullable: true })
-  deliveryFailureReason: string | null = null;
-
-  @Field(() => Boolean, { description: 'Delivered after a failed or missed attempt.' })
-  @Property({ type: 'boolean', default: false })
-  deliveryRecovered: boolean & Opt = false;
-
-  @Field(() => Date, { nullable: true })
-  @Property({ type: 'timestamptz', nullable: true })
-  deliveredAt: Date | null = null;
-
-  /** Email fallback: claimed (lease) and sent. Written only by src/delivery/. */
-  @Property({ type: 'timestamptz', nullable: true })
-  deliveryEmailClaimedAt: Date | null = null;
-
-  @Field(() => Date, { nullable: true, description: 'When the links were emailed because Telegram could not reach the customer.' })
-  @Property({ type: 'timestamptz', nullable: true })
-  deliveryEmailedAt: Date | null = null;
+  // Delivery state lives in src/delivery (the deliveries table); its GraphQL fields are resolved there.
 
   // Manual capture state: written only by src/payments/manual-capture.service.ts.
 

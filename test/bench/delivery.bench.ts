@@ -76,11 +76,13 @@ export async function seedPayments(pool: Pool, cat: { planId: string; bundleId: 
   const { rows } = await pool.query<{ id: string }>(
     `with c as (insert into customers (id, name, telegram_user_id)
                 select gen_random_uuid(), 'Bench ' || n, ($3::bigint + n - 1)::text from generate_series(1, $1::int) n returning id, telegram_user_id)
-     insert into payments (id, customer_id, plan_id, bundle_id, amount_minor, currency, status, paid_at, succeeded_at, delivery_status, delivery_attempts, delivery_next_attempt_at)
-     select gen_random_uuid(), c.id, $2, $4, 2500, 'usd', case when $5 then 'SUCCEEDED' else 'PENDING' end,
-            case when $5 then now() end, case when $5 then now() end, case when $5 then 'PENDING' end, 0, case when $5 then now() end
-       from c order by c.telegram_user_id::bigint
-     returning id`,
+        , p as (insert into payments (id, customer_id, plan_id, bundle_id, amount_minor, currency, status, paid_at, succeeded_at)
+                select gen_random_uuid(), c.id, $2, $4, 2500, 'usd', case when $5 then 'SUCCEEDED' else 'PENDING' end,
+                       case when $5 then now() end, case when $5 then now() end
+                  from c order by c.telegram_user_id::bigint
+                returning id, paid_at)
+        , d as (insert into deliveries (payment_id, status, attempts, next_attempt_at, paid_at) select p.id, 'PENDING', 0, now(), p.paid_at from p where $5)
+     select id from p`,
     [count, cat.planId, FIRST_CHAT, cat.bundleId, paid],
   );
   return rows.map((r) => r.id);

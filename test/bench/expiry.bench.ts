@@ -33,7 +33,7 @@ async function main(): Promise<number> {
     // Paid, delivered customers whose 30-day period ended yesterday.
     const catalog = await seedCatalog(app);
     await seedPayments(pool, catalog, count, true);
-    await pool.query(`update payments set delivery_status = 'DELIVERED', delivery_next_attempt_at = null, delivered_at = now() - interval '31 days'`);
+    await pool.query(`update deliveries set status = 'DELIVERED', next_attempt_at = null, delivered_at = now() - interval '31 days'`);
     await pool.query(
       `insert into subscriptions (id, customer_id, bundle_id, status, current_period_start, current_period_end, auto_renew, last_payment_id)
        select gen_random_uuid(), p.customer_id, p.bundle_id, 'ACTIVE', now() - interval '31 days', now() - interval '1 day', false, p.id from payments p`,

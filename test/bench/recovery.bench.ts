@@ -41,7 +41,7 @@ async function main(): Promise<number> {
     let delivered = 0;
     while (delivered < count && Date.now() - restarted < 120_000) {
       await new Promise((resolve) => setTimeout(resolve, 20));
-      delivered = (await pool.query<{ n: number }>(`select count(*)::int as n from payments where delivery_status = 'DELIVERED'`)).rows[0].n;
+      delivered = (await pool.query<{ n: number }>(`select count(*)::int as n from deliveries where status = 'DELIVERED'`)).rows[0].n;
     }
     const totalMs = Date.now() - restarted;
     const { user, system } = process.cpuUsage(cpu);

@@ -1,7 +1,7 @@
 /**
  * The sweep's cost must follow the work, not the table: the time of its claim query
  * (claimDue(200, 'sweep')) with 100k and then 1M payments, 1% of them due, and the query plan
- * (the payments_delivery_due partial index). Target: 1M within 1.5× of 100k and under 200 ms.
+ * (the deliveries_due partial index). Target: 1M within 1.5× of 100k and under 200 ms.
  * Not a jest test:
  *
  *   tsc -p tsconfig.bench.json && node dist/test/bench/sweep.bench.js
@@ -21,15 +21,17 @@ const RUNS = envInt('BENCH_RUNS', 50, 1, 1000);
 async function growTo(pool: Pool, cat: { planId: string; bundleId: string }, customerId: string, total: number): Promise<void> {
   const { rows } = await pool.query<{ n: number }>(`select count(*)::int as n from payments`);
   await pool.query(
-    `insert into payments (id, customer_id, plan_id, bundle_id, amount_minor, currency, status, paid_at, succeeded_at,
-                           delivery_status, delivery_attempts, delivery_next_attempt_at, delivered_at)
-     select gen_random_uuid(), $1, $2, $3, 2500, 'usd', 'SUCCEEDED', now(), now(),
-            case when n % 100 = 0 then 'PENDING' else 'DELIVERED' end, 1,
-            case when n % 100 = 0 then now() - make_interval(secs => n % 3600) end, case when n % 100 = 0 then null else now() end
-       from generate_series($4::int + 1, $5::int) n`,
+    `with p as (insert into payments (id, customer_id, plan_id, bundle_id, amount_minor, currency, status, paid_at, succeeded_at)
+                select gen_random_uuid(), $1, $2, $3, 2500, 'usd', 'SUCCEEDED', now(), now() from generate_series($4::int + 1, $5::int) n
+                returning id, paid_at)
+     insert into deliveries (payment_id, status, attempts, next_attempt_at, delivered_at, paid_at)
+     select p.id, case when n % 100 = 0 then 'PENDING' else 'DELIVERED' end, 1,
+            case when n % 100 = 0 then now() - make_interval(secs => n % 3600) end, case when n % 100 = 0 then null else now() end, p.paid_at
+       from (select p.*, row_number() over () + $4::int as n from p) p`,
     [customerId, cat.planId, cat.bundleId, rows[0].n, total],
   );
   await pool.query('vacuum analyze payments');
+  await pool.query('vacuum analyze deliveries');
 }
 
 /**
@@ -42,7 +44,7 @@ async function timeClaim(table: Table): Promise<number> {
   const ms = performance.now() - started;
   if (ids.length !== 200) throw new Error(`claimed ${ids.length}, expected 200`);
   await table.pool.query(
-    `update payments p set delivery_status = 'PENDING', delivery_next_attempt_at = d.at from unnest($1::uuid[], $2::timestamptz[]) as d(id, at) where p.id = d.id`,
+    `update deliveries t set status = 'PENDING', next_attempt_at = d.at from unnest($1::uuid[], $2::timestamptz[]) as d(id, at) where t.payment_id = d.id`,
     [ids, ids.map((id) => table.dueAt.get(id))],
   );
   return ms;
@@ -84,7 +86,7 @@ async function table(total: number, cleanups: Stop[]): Promise<Table> {
   const { rows } = await pool.query<{ id: string }>(`insert into customers (id, name) values (gen_random_uuid(), 'Bench') returning id`);
   await growTo(pool, await seedCatalog(app), rows[0].id, total);
   console.log(`seeded ${total.toLocaleString('en')} payments, ${(total / 100).toLocaleString('en')} due, in ${((Date.now() - seeding) / 1000).toFixed(1)} s`);
-  const due = await pool.query<{ id: string; at: Date }>(`select id, delivery_next_attempt_at as at from payments where delivery_status = 'PENDING'`);
+  const due = await pool.query<{ id: string; at: Date }>(`select payment_id as id, next_attempt_at as at from deliveries where status = 'PENDING'`);
   return { total, app, pool, times: [], dueAt: new Map(due.rows.map((r) => [r.id, r.at])) };
 }
 
@@ -102,7 +104,7 @@ async function main(): Promise<number> {
       console.log(`\n${t.total.toLocaleString('en')} payments: claimDue(200) p50 ${percentile(times, 0.5).toFixed(2)} ms  p95 ${percentile(times, 0.95).toFixed(2)} ms  max ${percentile(times, 1).toFixed(2)} ms over ${RUNS} runs`);
       const plan = await explain(t.pool);
       console.log(plan.map((line) => `  ${line}`).join('\n'));
-      if (!plan.some((line) => line.includes('payments_delivery_due'))) console.log('  !! the plan does not use payments_delivery_due');
+      if (!plan.some((line) => line.includes('deliveries_due'))) console.log('  !! the plan does not use deliveries_due');
     }
     const [small, large] = tables.map((t) => percentile(t.times, 0.5));
     const ok = large / small <= 1.5 && large < 200;

@@ -120,7 +120,7 @@ describe('delivery survives SIGKILL', () => {
   };
 
   const deliveryStates = async () =>
-    (await pool.query<{ state: string; n: number }>(`select coalesce(delivery_status, 'none') || case when delivery_attempts > 0 then ' (retried)' else '' end as state, count(*)::int as n from payments where status = 'SUCCEEDED' group by 1 order by 1`)).rows;
+    (await pool.query<{ state: string; n: number }>(`select coalesce(d.status, 'none') || case when d.attempts > 0 then ' (retried)' else '' end as state, count(*)::int as n from payments p left join deliveries d on d.payment_id = p.id where p.status = 'SUCCEEDED' group by 1 order by 1`)).rows;
 
   beforeAll(async () => {
     await build();
@@ -151,7 +151,7 @@ describe('delivery survives SIGKILL', () => {
     }
     await eventually(async () => (await pool.query(`select 1 from payments where status = 'SUCCEEDED'`)).rowCount === PAYMENTS, 20_000, 100);
     // Let some attempts time out and back off, so the kill finds every kind of owed row.
-    await eventually(async () => (await pool.query(`select 1 from payments where delivery_attempts > 0`)).rowCount, 10_000, 100);
+    await eventually(async () => (await pool.query(`select 1 from deliveries where attempts > 0`)).rowCount, 10_000, 100);
     await kill(first);
     const atKill = await deliveryStates();
     const hungCalls = telegram.callsTo('sendMessage').length;
@@ -159,7 +159,7 @@ describe('delivery survives SIGKILL', () => {
     telegram.clearFaults();
     const restartedAt = Date.now();
     await startRecoup();
-    await eventually(async () => (await pool.query(`select 1 from payments where delivery_status = 'DELIVERED'`)).rowCount === PAYMENTS, 60_000, 100).catch(async (error: Error) => {
+    await eventually(async () => (await pool.query(`select 1 from deliveries where status = 'DELIVERED'`)).rowCount === PAYMENTS, 60_000, 100).catch(async (error: Error) => {
       throw new Error(`${error.message}; deliveries now: ${JSON.stringify(await deliveryStates())}`);
     });
     const recoveredInMs = Date.now() - restartedAt;

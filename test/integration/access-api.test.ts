@@ -85,7 +85,7 @@ describe('access API, test links and the email fallback', () => {
     const payment = await createPayment(h, seed.customerId, seed.planId);
     h.telegram.failAll('sendMessage', { errorCode: 403, description: 'Forbidden: bot was blocked by the user' });
     await h.stripe.completeCheckout(payment.stripeCheckoutSessionId);
-    await eventually(async () => (await h.app.services.db.fork().execute(`select 1 from payments where delivery_status = 'FAILED'`)).length === 1);
+    await eventually(async () => (await h.app.services.db.fork().execute(`select 1 from deliveries where status = 'FAILED'`)).length === 1);
 
     expect(await h.app.services.emailFallback.run()).toEqual({ emailed: 1, failed: 0 });
     await eventually(async () => smtp.messages.length === 1);
@@ -99,7 +99,7 @@ describe('access API, test links and the email fallback', () => {
     await h.gql(`mutation($id: ID!) { updateCustomer(id: $id, input: { telegramUserId: null }) { id } }`, { id: seed.customerId });
     const payment = await createPayment(h, seed.customerId, seed.planId);
     await h.stripe.completeCheckout(payment.stripeCheckoutSessionId);
-    await eventually(async () => (await h.app.services.db.fork().execute(`select 1 from payments where delivery_status = 'AWAITING_CUSTOMER'`)).length === 1);
+    await eventually(async () => (await h.app.services.db.fork().execute(`select 1 from deliveries where status = 'AWAITING_CUSTOMER'`)).length === 1);
 
     expect((await h.app.services.emailFallback.run()).emailed).toBe(0);
     (h.clock as ManualClock).set(new Date(h.clock.now().getTime() + 11 * 60_000));

@@ -30,7 +30,7 @@ describe('access expiry: removal and personal-data deletion', () => {
   async function paidCustomer(seed: Awaited<ReturnType<typeof seedCatalog>>) {
     const payment = await createPayment(h, seed.customerId, seed.planId);
     await h.stripe.completeCheckout(payment.stripeCheckoutSessionId);
-    await eventually(async () => (await h.app.services.db.fork().execute(`select 1 from payments where id = ? and delivery_status = 'DELIVERED'`, [payment.id])).length > 0);
+    await eventually(async () => (await h.app.services.db.fork().execute(`select 1 from deliveries where payment_id = ? and status = 'DELIVERED'`, [payment.id])).length > 0);
     return payment;
   }
 

@@ -28,7 +28,7 @@ async function checkout(customerId: string, planId: string) {
   return { payment: result.payment as { id: string; stripeCheckoutSessionId: string }, link, token: link.searchParams.get('start')! };
 }
 
-const deliveryOf = async (id: string) => (await sql(`select delivery_status, delivery_attempts from payments where id = ?`, [id]))[0];
+const deliveryOf = async (id: string) => (await sql(`select d.status as delivery_status, d.attempts as delivery_attempts from payments p left join deliveries d on d.payment_id = p.id where p.id = ?`, [id]))[0];
 const telegramOf = async (customerId: string) => (await sql(`select telegram_user_id from customers where id = ?`, [customerId]))[0].telegram_user_id;
 
 async function awaitingPayment() {

@@ -19,10 +19,11 @@ async function seedOwed(pool: Pool, cat: Catalog, count: number, delivery: { sta
   const { rows } = await pool.query<{ id: string }>(
     `with c as (insert into customers (id, name, telegram_user_id)
                 select gen_random_uuid(), 'Owed ' || n, ($6::bigint + n - 1)::text from generate_series(1, $1::int) n returning id)
-     insert into payments (id, customer_id, plan_id, bundle_id, amount_minor, currency, status, paid_at, succeeded_at,
-                           delivery_status, delivery_attempts, delivery_next_attempt_at)
-     select gen_random_uuid(), c.id, $2, $3, 2500, 'usd', 'SUCCEEDED', now(), now(), $4, 0, now() + make_interval(secs => $5::float / 1000) from c
-     returning id`,
+        , p as (insert into payments (id, customer_id, plan_id, bundle_id, amount_minor, currency, status, paid_at, succeeded_at)
+                select gen_random_uuid(), c.id, $2, $3, 2500, 'usd', 'SUCCEEDED', now(), now() from c returning id, paid_at)
+     insert into deliveries (payment_id, status, attempts, next_attempt_at, paid_at)
+     select p.id, $4, 0, now() + make_interval(secs => $5::float / 1000), p.paid_at from p
+     returning payment_id as id`,
     [count, cat.planId, cat.bundleId, delivery.status, delivery.dueInMs, delivery.firstChat ?? 900000001],
   );
   return rows.map((r) => r.id);
@@ -187,10 +188,10 @@ describe('two instances sweeping one database', () => {
     telegram.failAll('sendMessage', { delayMs: 60 });
 
     const first = a.app.services.recoverySweep.run('sweep');
-    await eventually(async () => (await pool.query(`select 1 from payments where delivery_status = 'IN_PROGRESS' and delivery_next_attempt_at < now()`)).rowCount, 5000);
+    await eventually(async () => (await pool.query(`select 1 from deliveries where status = 'IN_PROGRESS' and next_attempt_at < now()`)).rowCount, 5000);
     const reports = await Promise.all([first, b.app.services.recoverySweep.run('sweep')]);
     await eventually(async () => {
-      const { rows } = await pool.query<{ n: number }>(`select count(*)::int as n from payments where delivery_status = 'DELIVERED'`);
+      const { rows } = await pool.query<{ n: number }>(`select count(*)::int as n from deliveries where status = 'DELIVERED'`);
       if (rows[0].n < ids.length) await Promise.all([a.app.services.recoverySweep.run('sweep'), b.app.services.recoverySweep.run('sweep')]);
       return rows[0].n === ids.length;
     }, 15_000, 200);
@@ -246,7 +247,7 @@ describe('a claim that ran out', () => {
     // A's attempt fails on Telegram and would record a retry (PENDING) over B's claim.
     h.telegram.failNext('createChatInviteLink', { errorCode: 500, description: 'Internal Server Error' });
     expect(await delivery.attempt(id, 'dispatch', leaseA)).toMatchObject({ status: 'IN_PROGRESS' });
-    const row = (await pool.query(`select delivery_status, delivery_attempts, delivery_next_attempt_at from payments where id = $1`, [id])).rows[0];
+    const row = (await pool.query(`select status as delivery_status, attempts as delivery_attempts, next_attempt_at as delivery_next_attempt_at from deliveries where payment_id = $1`, [id])).rows[0];
     expect(row).toMatchObject({ delivery_status: 'IN_PROGRESS', delivery_attempts: 0 });
     expect(row.delivery_next_attempt_at.getTime()).toBe(leaseB.getTime());
   });

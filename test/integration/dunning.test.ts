@@ -26,7 +26,7 @@ describe('dunning: renewal of auto-renewing subscriptions', () => {
     return { ...row, current_period_end: new Date(row.current_period_end) };
   };
   const renewalOf = async (customerId: string) =>
-    (await sql<{ id: string; status: string; kind: string; delivery_status: string | null }>(`select id, status, kind, delivery_status from payments where customer_id = ? and kind = 'RENEWAL'`, [customerId]))[0];
+    (await sql<{ id: string; status: string; kind: string; delivery_status: string | null }>(`select p.id, p.status, p.kind, (select d.status from deliveries d where d.payment_id = p.id) as delivery_status from payments p where p.customer_id = ? and p.kind = 'RENEWAL'`, [customerId]))[0];
   const renewAndProcess = async () => {
     const report = await h.app.services.dunning.renewDue();
     await h.app.services.retryProcessor.run();
@@ -38,7 +38,7 @@ describe('dunning: renewal of auto-renewing subscriptions', () => {
     const { customerId, planId } = await seedCatalog(h);
     const payment = await createPayment(h, customerId, planId);
     await h.stripe.completeCheckout(payment.stripeCheckoutSessionId);
-    await eventually(async () => (await sql<{ delivery_status: string }>(`select delivery_status from payments where id = ?`, [payment.id]))[0]?.delivery_status === 'DELIVERED');
+    await eventually(async () => (await sql<{ delivery_status: string }>(`select (select d.status from deliveries d where d.payment_id = p.id) as delivery_status from payments p where p.id = ?`, [payment.id]))[0]?.delivery_status === 'DELIVERED');
     await sql(`update subscriptions set auto_renew = true, stripe_customer_id = 'cus_dana', stripe_payment_method_id = 'pm_dana' where customer_id = ?`, [customerId]);
     const sub = await subscriptionOf(customerId);
     (h.clock as unknown as { set(at: Date): void }).set(sub.current_period_end);

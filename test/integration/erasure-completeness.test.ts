@@ -98,11 +98,11 @@ async function spread(p: Person, shop: { planId: string; chatId: number }) {
   const payment = created.payment as { id: string; stripeCheckoutSessionId: string };
   const token = new URL(created.telegramDeepLink as string).searchParams.get('start')!;
   await h.stripe.completeCheckout(payment.stripeCheckoutSessionId, { email: p.email, name: p.name, phone: p.phone });
-  await eventually(async () => (await sql(`select delivery_status from payments where id = ?`, [payment.id]))[0].delivery_status === 'AWAITING_CUSTOMER');
+  await eventually(async () => (await sql(`select (select d.status from deliveries d where d.payment_id = p.id) as delivery_status from payments p where p.id = ?`, [payment.id]))[0].delivery_status === 'AWAITING_CUSTOMER');
 
   h.telegram.userStartedBot(p.telegramId);
   expect(await h.telegram.pushUpdate({ message: { message_id: 1, from: tgUser(p), chat: privateChat(p), date: Math.floor(Date.now() / 1000), text: `/start ${token}`, entities: [{ type: 'bot_command', offset: 0, length: 6 }] } })).toBe(200);
-  await eventually(async () => (await sql(`select delivery_status from payments where id = ?`, [payment.id]))[0].delivery_status === 'DELIVERED');
+  await eventually(async () => (await sql(`select (select d.status from deliveries d where d.payment_id = p.id) as delivery_status from payments p where p.id = ?`, [payment.id]))[0].delivery_status === 'DELIVERED');
   await settle();
   const [link] = await sql(`select telegram_invite_link from invite_links where payment_id = ?`, [payment.id]);
   expect((await h.telegram.simulateJoin(p.telegramId, shop.chatId, link.telegram_invite_link)).status).toBe(200);

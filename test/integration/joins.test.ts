@@ -17,7 +17,7 @@ async function deliveredPayment() {
   const seeded = await seedCatalog(h);
   const payment = await createPayment(h, seeded.customerId, seeded.planId);
   await h.stripe.completeCheckout(payment.stripeCheckoutSessionId);
-  await eventually(async () => (await sql(`select delivery_status from payments where id = ?`, [payment.id]))[0].delivery_status === 'DELIVERED');
+  await eventually(async () => (await sql(`select (select d.status from deliveries d where d.payment_id = p.id) as delivery_status from payments p where p.id = ?`, [payment.id]))[0].delivery_status === 'DELIVERED');
   const [link] = await sql(`select l.id, l.telegram_invite_link, c.telegram_chat_id from invite_links l join channels c on c.id = l.channel_id where l.payment_id = ?`, [payment.id]);
   return { ...seeded, paymentId: payment.id, linkId: link.id as string, inviteLink: link.telegram_invite_link as string, chatId: Number(link.telegram_chat_id) };
 }

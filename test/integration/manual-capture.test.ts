@@ -96,7 +96,7 @@ describe('manual capture', () => {
   it('an authorization Stripe dropped before capture: CANCELLED at once, with a HIGH alert', async () => {
     const { paymentId, intentId } = await authorized(false);
     h.stripe.setPaymentIntentStatus(intentId, 'canceled');
-    await h.app.services.db.fork().execute(`update payments set delivery_status = 'DELIVERED', delivered_at = now() where id = ?`, [paymentId]);
+    await h.app.services.db.fork().execute(`update deliveries set status = 'DELIVERED', delivered_at = now() where payment_id = ?`, [paymentId]);
     expect(await h.app.services.manualCapture.sweep()).toMatchObject({ claimed: 1, failed: 1 });
     expect(await paymentStatus(h, paymentId)).toBe('CANCELLED');
     expect(captures(intentId)).toHaveLength(0);

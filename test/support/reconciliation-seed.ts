@@ -74,6 +74,7 @@ export class LocalStripe implements StripeSide {
 export class ReconciliationScenario {
   private customers: Array<{ id: string }> = [];
   private payments: Array<Record<string, unknown>> = [];
+  private deliveries: Array<Record<string, unknown>> = [];
   private subscriptions: Array<Record<string, unknown>> = [];
   private readonly known = new Set<string>();
 
@@ -110,8 +111,9 @@ export class ReconciliationScenario {
       id, customer_id: customerId, plan_id: catalog.planId, bundle_id: catalog.bundleId, amount_minor: spec.amountMinor ?? 2500, currency: 'usd',
       status: spec.status, capture_mode: spec.manual ? 'MANUAL' : 'AUTOMATIC', stripe_payment_intent_id: intentId,
       refunded_minor: spec.refundedMinor ?? 0, created_at: spec.createdAt, status_changed_at: spec.statusChangedAt ?? spec.createdAt,
-      authorized_at: spec.authorizedAt ?? null, delivery_status: spec.deliveryStatus ?? null,
+      authorized_at: spec.authorizedAt ?? null,
     });
+    if (spec.deliveryStatus) this.deliveries.push({ payment_id: id, status: spec.deliveryStatus });
     return { id, customerId, intentId, bundleId: catalog.bundleId };
   }
 
@@ -128,10 +130,12 @@ export class ReconciliationScenario {
     await this.stripe.flush();
     await this.insert('customers', 'id uuid', `id, name`, `id, 'Seed customer'`, this.customers);
     await this.insert('payments', PAYMENT_TYPES, PAYMENT_COLUMNS, PAYMENT_COLUMNS, this.payments);
+    await this.insert('deliveries', 'payment_id uuid, status text', 'payment_id, status', 'payment_id, status', this.deliveries);
     await this.insert('subscriptions', SUBSCRIPTION_TYPES, `${SUBSCRIPTION_COLUMNS}, status`, `${SUBSCRIPTION_COLUMNS}, 'ACTIVE'`, this.subscriptions);
     await this.app.services.db.fork().execute('analyze payments');
     this.customers = [];
     this.payments = [];
+    this.deliveries = [];
     this.subscriptions = [];
   }
 
@@ -147,7 +151,7 @@ export class ReconciliationScenario {
   }
 }
 
-const PAYMENT_COLUMNS = 'id, customer_id, plan_id, bundle_id, amount_minor, currency, status, capture_mode, stripe_payment_intent_id, refunded_minor, created_at, status_changed_at, authorized_at, delivery_status';
-const PAYMENT_TYPES = 'id uuid, customer_id uuid, plan_id uuid, bundle_id uuid, amount_minor int, currency text, status text, capture_mode text, stripe_payment_intent_id text, refunded_minor int, created_at timestamptz, status_changed_at timestamptz, authorized_at timestamptz, delivery_status text';
+const PAYMENT_COLUMNS = 'id, customer_id, plan_id, bundle_id, amount_minor, currency, status, capture_mode, stripe_payment_intent_id, refunded_minor, created_at, status_changed_at, authorized_at';
+const PAYMENT_TYPES = 'id uuid, customer_id uuid, plan_id uuid, bundle_id uuid, amount_minor int, currency text, status text, capture_mode text, stripe_payment_intent_id text, refunded_minor int, created_at timestamptz, status_changed_at timestamptz, authorized_at timestamptz';
 const SUBSCRIPTION_COLUMNS = 'id, customer_id, bundle_id, current_period_start, current_period_end, last_payment_id';
 const SUBSCRIPTION_TYPES = 'id uuid, customer_id uuid, bundle_id uuid, current_period_start timestamptz, current_period_end timestamptz, last_payment_id uuid';

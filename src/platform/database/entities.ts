@@ -8,6 +8,7 @@ import { Bundle } from '../../catalog/bundle.entity';
 import { Channel } from '../../catalog/channel.entity';
 import { Plan } from '../../catalog/plan.entity';
 import { Customer } from '../../customers/customer.entity';
+import { Delivery } from '../../delivery/delivery.entity';
 import { GatewayEvent } from '../../inbox/gateway-event.entity';
 import { CleanupRun } from '../../payments/cleanup-run.entity';
 import { Payment } from '../../payments/payment.entity';
@@ -19,4 +20,4 @@ import { ReconciliationFinding } from '../../reconciliation/reconciliation-findi
 import { ReconciliationRun } from '../../reconciliation/reconciliation-run.entity';
 
 /** Listed, not discovered by glob: the same list works under tsc output, swc and jest. */
-export const ENTITIES = [Customer, Channel, Bundle, Plan, Payment, GatewayEvent, Alert, AuditEntry, InviteLink, CleanupRun, Subscription, BindingToken, TelegramOutboxItem, Refund, Payout, ReconciliationRun, ReconciliationFinding, RetryJob, RetryAttempt];
+export const ENTITIES = [Customer, Channel, Bundle, Plan, Payment, Delivery, GatewayEvent, Alert, AuditEntry, InviteLink, CleanupRun, Subscription, BindingToken, TelegramOutboxItem, Refund, Payout, ReconciliationRun, ReconciliationFinding, RetryJob, RetryAttempt];

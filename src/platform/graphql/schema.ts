@@ -10,6 +10,7 @@ import { ReconciliationResolver } from '../../reconciliation/reconciliation.reso
 import { BundleFieldsResolver, CatalogResolver, PlanFieldsResolver } from '../../catalog/catalog.resolver';
 import { CustomerResolver } from '../../customers/customer.resolver';
 import { DeliveryResolver, DeliveryStatusChangeResolver } from '../../delivery/delivery.resolver';
+import { PaymentDeliveryResolver } from '../../delivery/payment-delivery.resolver';
 import { PaymentResolver, PaymentStatusChangeResolver } from '../../payments/payment.resolver';
 import { PendingPaymentsResolver } from '../../payments/pending-payments.resolver';
 import { RetryResolver } from '../../retries/retry.resolver';
@@ -29,6 +30,7 @@ export const RESOLVERS = [
   CustomerResolver,
   DeliveryResolver,
   DeliveryStatusChangeResolver,
+  PaymentDeliveryResolver,
   PaymentResolver,
   PaymentStatusChangeResolver,
   PaymentOperationsResolver,
