@@ -1,0 +1,176 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { statSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { Pool, type PoolClient } from 'pg';
+import { startFakeStripe, type FakeEvent, type FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
+import { startFakeTelegram, type FakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import { createPayment, must, seedCatalog } from '../support/fixtures';
+import { eventually, signToken, type GqlResult, type Harness } from '../support/harness';
+
+/**
+ * Recoup as a real process acknowledges Stripe events it cannot apply yet (an operator's
+ * transaction holds the payments), and is killed with SIGKILL with every one of them stored,
+ * acknowledged and some claimed. Started again on the same database, it must apply each exactly
+ * once: the claims of the dead process run out (INBOX_LEASE_MS) and the sweep takes them over.
+ */
+const ROOT = join(__dirname, '../..');
+const MAIN = join(ROOT, 'dist/src/main.js');
+const JWT_SECRET = 'chaos-secret-that-is-at-least-32-characters';
+const WEBHOOK_SECRET = 'whsec_chaos_recoup_inbox';
+const BOT_TOKEN = '434343:chaos-bot-token';
+const PAYMENTS = 30;
+
+interface Child {
+  process: ChildProcess;
+  url: string;
+  output: string[];
+}
+
+const freePort = (): Promise<number> =>
+  new Promise((resolve, reject) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+    server.once('error', reject);
+  });
+
+/** As in delivery-crash.test.ts: an unrelated type error elsewhere should not stop the build this runs. */
+async function build(): Promise<void> {
+  const started = Date.now();
+  try {
+    await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
+  } catch (error) {
+    const output = String((error as { stdout?: string }).stdout ?? '');
+    if (!output.includes('error TS') || statSync(MAIN).mtimeMs < started) throw error;
+  }
+}
+
+describe('the inbox survives SIGKILL', () => {
+  const children: Child[] = [];
+  let db: TestDatabase;
+  let stripe: FakeStripe;
+  let telegram: FakeTelegram;
+  let pool: Pool;
+
+  async function startRecoup(): Promise<Child> {
+    const port = await freePort();
+    const env = {
+      PATH: process.env.PATH,
+      NODE_ENV: 'test',
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: db.url,
+      STRIPE_SECRET_KEY: 'sk_test_chaos',
+      STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+      STRIPE_API_URL: stripe.url,
+      STRIPE_MAX_NETWORK_RETRIES: '0',
+      TELEGRAM_BOT_TOKEN: BOT_TOKEN,
+      TELEGRAM_API_URL: telegram.url,
+      AUTH_JWT_SECRET: JWT_SECRET,
+      LOG_LEVEL: 'warn',
+      INBOX_LEASE_MS: '2000',
+      JOBS_PROCESS_EVERY: '1 second',
+      GATEWAY_EVENT_RETRY_EVERY: '1 second',
+    };
+    const child: Child = { process: spawn(process.execPath, [MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }), url: `http://127.0.0.1:${port}`, output: [] };
+    children.push(child);
+    process.once('exit', () => child.process.kill('SIGKILL'));
+    const keep = (chunk: Buffer) => child.output.push(...chunk.toString().split('\n').filter(Boolean).slice(-50));
+    child.process.stdout!.on('data', keep);
+    child.process.stderr!.on('data', keep);
+    await eventually(async () => child.process.exitCode === null && (await fetch(`${child.url}/readyz`)).ok, 30_000, 100).catch((error: Error) => {
+      throw new Error(`Recoup did not become ready: ${error.message}\n${child.output.slice(-30).join('\n')}`);
+    });
+    return child;
+  }
+
+  async function client(child: Child): Promise<Harness> {
+    const tokens = { admin: await signToken('chaos-admin', 'ADMIN', JWT_SECRET), operator: await signToken('chaos-operator', 'OPERATOR', JWT_SECRET), viewer: '' };
+    const gql = async (query: string, variables?: Record<string, unknown>, auth?: { token?: string | null }): Promise<GqlResult> => {
+      const response = await fetch(`${child.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${auth?.token ?? tokens.admin}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      const body = (await response.json()) as { data?: any; errors?: GqlResult['errors'] };
+      return { status: response.status, data: body.data ?? null, errors: body.errors };
+    };
+    return { gql, tokens } as unknown as Harness;
+  }
+
+  const kill = async (child: Child) => {
+    if (child.process.exitCode !== null || child.process.signalCode !== null) return;
+    const exited = new Promise((resolve) => child.process.once('exit', resolve));
+    child.process.kill('SIGKILL');
+    await exited;
+  };
+
+  const post = async (child: Child, event: FakeEvent) => {
+    const body = JSON.stringify(event);
+    const response = await fetch(`${child.url}/webhooks/stripe`, { method: 'POST', headers: { 'content-type': 'application/json', 'stripe-signature': stripe.signPayload(body) }, body });
+    return { status: response.status, body: (await response.json()) as { status?: string } };
+  };
+
+  const count = async (sql: string): Promise<number> => (await pool.query<{ n: number }>(sql)).rows[0].n;
+
+  beforeAll(async () => {
+    await build();
+    db = await createTestDatabase();
+    stripe = await startFakeStripe({ webhookSecret: WEBHOOK_SECRET });
+    telegram = await startFakeTelegram({ botToken: BOT_TOKEN });
+    pool = new Pool({ connectionString: db.url, max: 3 });
+  }, 150_000);
+
+  afterAll(async () => {
+    for (const child of children) await kill(child);
+    await pool?.end();
+    await telegram?.close();
+    await stripe?.close();
+    await db?.drop();
+  });
+
+  it(`applies each of ${PAYMENTS} acknowledged events exactly once across a SIGKILL before they were applied`, async () => {
+    const first = await startRecoup();
+    const api = await client(first);
+    const { planId } = await seedCatalog(api);
+    const events: FakeEvent[] = [];
+    for (let i = 0; i < PAYMENTS; i++) {
+      const customer = must(await api.gql(`mutation($i: CustomerInput!) { createCustomer(input: $i) { id } }`, { i: { name: `Inbox ${i}`, telegramUserId: String(970000000 + i) } }));
+      const payment = await createPayment(api, customer.createCustomer.id, planId);
+      const paid = await stripe.completeCheckout(payment.stripeCheckoutSessionId, { sendWebhooks: false });
+      events.push(paid.events.find((e) => e.type === 'payment_intent.succeeded')!);
+    }
+
+    // An operator's long transaction holds every payment: applying must wait, acknowledging must not.
+    const holder: PoolClient = await pool.connect();
+    await holder.query('begin');
+    await holder.query(`select id from payments for update`);
+    const answers = await Promise.all(events.map((event) => post(first, event)));
+    expect(answers.map((a) => `${a.status} ${a.body.status}`)).toEqual(events.map(() => '200 stored'));
+    await eventually(async () => (await count(`select count(*)::int as n from gateway_events where attempts > 0`)) > 0, 10_000, 50);
+    await kill(first);
+    await holder.query('rollback');
+    holder.release();
+
+    const atKill = { stored: await count(`select count(*)::int as n from gateway_events`), applied: await count(`select count(*)::int as n from gateway_events where processed_at is not null`), claimed: await count(`select count(*)::int as n from gateway_events where attempts > 0`) };
+    expect(atKill).toMatchObject({ stored: PAYMENTS, applied: 0 });
+
+    const restartedAt = Date.now();
+    const second = await startRecoup();
+    await eventually(async () => (await count(`select count(*)::int as n from payments where status = 'SUCCEEDED'`)) === PAYMENTS, 60_000, 100);
+    const appliedInMs = Date.now() - restartedAt;
+
+    // Stripe redelivers what it likes: each is a duplicate now.
+    const redelivered = await Promise.all(events.slice(0, 5).map((event) => post(second, event)));
+    expect(redelivered.map((a) => a.body.status)).toEqual(['duplicate', 'duplicate', 'duplicate', 'duplicate', 'duplicate']);
+
+    const successes = await pool.query<{ n: number }>(`select count(*)::int as n from audit_entries where action = 'payment.transition' and after->>'status' = 'SUCCEEDED' group by subject_id`);
+    expect(successes.rows.map((r) => r.n)).toEqual(Array.from({ length: PAYMENTS }, () => 1));
+    expect(await count(`select count(*)::int as n from gateway_events where processed_at is null`)).toBe(0);
+    console.log(`inbox chaos: ${PAYMENTS} events acknowledged while unappliable; at SIGKILL ${atKill.stored} stored, ${atKill.claimed} claimed, ${atKill.applied} applied; all applied exactly once ${appliedInMs} ms after restart (leases of 2 s run out, then the sweep)`);
+  }, 150_000);
+});
