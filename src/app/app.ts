@@ -52,9 +52,7 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
   const pubsub = config.pubsub === 'postgres' ? await createPostgresPubSub(databaseUrl, logger) : createMemoryPubSub();
   const stripe = createStripeClient(config.stripe);
   const gateway = new StripeGateway(stripe, gatewayMode(config));
-  // The gauge of open alerts reads through services, which are built after metrics.
-  const built: { services?: Services } = {};
-  const metrics = new Metrics(async () => (built.services ? built.services.alerts.openCountsBySeverity(built.services.db.fork()) : {}));
+  const metrics = new Metrics();
   const scheduler = new Scheduler({
     backend: config.agendaMongoUrl ? { kind: 'mongo', url: config.agendaMongoUrl } : { kind: 'postgres', connectionString: databaseUrl },
     timezone: config.scheduleTimezone,
@@ -67,7 +65,7 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
     },
   });
   const services = createServices({ config, clock, logger, orm, pubsub, gateway, scheduler, metrics });
-  built.services = services;
+  metrics.reportOpenAlerts(() => services.alerts.openCountsBySeverity(services.db.fork()));
 
   const httpServer = createServer();
   const app = createExpressApp(services, new StripeWebhookVerifier(stripe, config.stripe.webhookSecret));

@@ -10,8 +10,16 @@ export class Metrics {
   readonly jobDuration = new Histogram({ name: 'recoup_job_duration_seconds', help: 'Scheduled job run duration', labelNames: ['job'], registers: [this.registry] });
   readonly openAlerts = new Gauge({ name: 'recoup_open_alerts', help: 'Open alerts by severity', labelNames: ['severity'], registers: [this.registry] });
 
-  constructor(private readonly collectOpenAlerts: () => Promise<Record<string, number>>) {
+  /** Set once the alerts feature exists (it is built after metrics, which it reports to). */
+  private collectOpenAlerts: () => Promise<Record<string, number>> = async () => ({});
+
+  constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Where the open-alerts gauge is read from at each scrape. */
+  reportOpenAlerts(collect: () => Promise<Record<string, number>>): void {
+    this.collectOpenAlerts = collect;
   }
 
   async render(): Promise<string> {
