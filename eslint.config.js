@@ -1,6 +1,22 @@
 // @ts-check
 const js = require('@eslint/js');
 const tseslint = require('typescript-eslint');
+const importX = require('eslint-plugin-import-x');
+
+/**
+ * The layers of src/, highest first; a layer imports only the ones below it. app/ (with main.ts
+ * and mikro-orm.config.ts) is the composition root and may import anything.
+ */
+const FEATURES = ['payments', 'delivery', 'access', 'retries', 'reconciliation', 'alerts', 'catalog', 'customers', 'audit'].map((f) => `./src/${f}`);
+const APP = ['./src/app', './src/main.ts', './src/mikro-orm.config.ts'];
+const layer = (target, from, why) => ({ target, from, message: `${why} (see ARCHITECTURE.md, "Layout")` });
+const LAYERS = [
+  layer('./src/platform', [...APP, ...FEATURES, './src/inbox', './src/integrations', './src/sandbox'], 'src/platform is the bottom layer: it knows no feature, vendor or the app'),
+  layer('./src/integrations', [...APP, ...FEATURES, './src/inbox', './src/sandbox'], 'src/integrations (the vendors) depend on src/platform only'),
+  layer('./src/inbox', [...APP, ...FEATURES, './src/sandbox'], 'src/inbox stores events for the features to apply; it knows none of them'),
+  layer('./src/sandbox', [...APP, ...FEATURES, './src/inbox'], 'src/sandbox (the fake Stripe and Telegram) stands apart from the app it fakes for'),
+  ...FEATURES.map((feature) => layer(feature, [...APP, './src/sandbox'], 'a feature never reaches up into src/app, nor into the sandbox fakes')),
+];
 
 module.exports = tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'client-examples/gql/**', 'client-examples/dashboard/dist/**', '.recoup/**'] },
@@ -18,6 +34,11 @@ module.exports = tseslint.config(
   },
   {
     files: ['src/**/*.ts'],
-    rules: { '@typescript-eslint/no-explicit-any': 'error' },
+    plugins: { 'import-x': importX },
+    settings: { 'import-x/resolver-next': [importX.createNodeResolver({ extensions: ['.ts', '.js', '.json'] })] },
+    rules: {
+      '@typescript-eslint/no-explicit-any': 'error',
+      'import-x/no-restricted-paths': ['error', { zones: LAYERS }],
+    },
   },
 );

@@ -6,6 +6,7 @@
  */
 import 'reflect-metadata';
 import { loadConfig } from './platform/config';
+import { ENTITIES } from './app/entities';
 import { ormOptions } from './platform/database/orm';
 
 const config = loadConfig();
@@ -13,4 +14,4 @@ if (!config.databaseUrl) {
   throw new Error('The MikroORM CLI needs DATABASE_URL (the embedded PostgreSQL runs only inside npm start)');
 }
 
-export default ormOptions(config.databaseUrl, config.databasePoolMax);
+export default ormOptions(config.databaseUrl, ENTITIES, config.databasePoolMax);

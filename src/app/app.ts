@@ -1,13 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolveLogFormat, type Config } from '../platform/config';
-import { migrateDatabase } from '../platform/database/migrate';
-import { openOrm } from '../platform/database/orm';
+import { migrateDatabase } from './migrate';
+import { openAppOrm } from './entities';
 import { createStripeClient, StripeGateway } from '../integrations/stripe/stripe.gateway';
 import { StripeWebhookVerifier } from '../integrations/stripe/stripe-webhook';
 import { createAuthenticator } from '../platform/graphql/auth';
 import { createMemoryPubSub, createPostgresPubSub } from '../platform/graphql/pubsub';
 import { buildAppSchema } from '../platform/graphql/schema';
+import { RESOLVERS } from './resolvers';
 import { mountGraphql } from '../platform/http/graphql';
 import { Metrics } from '../platform/observability/metrics';
 import { customerRateLimit } from '../platform/http/rate-limit';
@@ -48,7 +49,7 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
   const logger = options.logger ?? createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat));
 
   await migrateDatabase(databaseUrl);
-  const orm = await openOrm(databaseUrl, config.databasePoolMax);
+  const orm = await openAppOrm(databaseUrl, config.databasePoolMax);
   const pubsub = config.pubsub === 'postgres' ? await createPostgresPubSub(databaseUrl, logger) : createMemoryPubSub();
   const stripe = createStripeClient(config.stripe);
   const gateway = new StripeGateway(stripe, gatewayMode(config));
@@ -69,7 +70,7 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
 
   const httpServer = createServer();
   const app = createExpressApp(services, new StripeWebhookVerifier(stripe, config.stripe.webhookSecret));
-  const schema = await buildAppSchema(pubsub);
+  const schema = await buildAppSchema(RESOLVERS, pubsub);
   const authenticate = createAuthenticator(config.auth);
   const rateLimit = customerRateLimit(config.rateLimit, authenticate);
   const graphql = await mountGraphql({ schema, services, authenticate, httpServer, rateLimit });

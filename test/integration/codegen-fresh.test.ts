@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { CODEGEN_OUTPUT } from '../../codegen';
-import { renderSchema } from '../../src/platform/graphql/emit-schema';
+import { renderSchema } from '../../src/app/emit-schema';
 
 /**
  * Generated files are committed, so CI must notice when they no longer match their sources:

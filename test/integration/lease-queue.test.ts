@@ -4,7 +4,8 @@
  * Times are passed in (`now`), so no test waits for a lease.
  */
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { openOrm, type Orm } from '../../src/platform/database/orm';
+import { openAppOrm } from '../../src/app/entities';
+import type { Orm } from '../../src/platform/database/orm';
 import { LeaseQueue, type LeaseQueueSpec } from '../../src/platform/jobs/lease-queue';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
@@ -26,7 +27,7 @@ async function item(id: string): Promise<Item> {
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  orm = await openOrm(db.url, 10);
+  orm = await openAppOrm(db.url, 10);
   await em().execute(`create table lq_items (
     id text primary key, kind text not null default 'a', attempts int not null default 0, next_attempt_at timestamptz,
     last_error text, done_at timestamptz, status text not null default 'QUEUED', lease_token text, lease_expires_at timestamptz,

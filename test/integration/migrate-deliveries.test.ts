@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Client } from 'pg';
 import { MIGRATIONS } from '../../migrations';
-import { openOrm } from '../../src/platform/database/orm';
+import { openAppOrm } from '../../src/app/entities';
 import { adminQuery, DATABASE_PREFIX, TEMPLATE_PREFIX, withDatabase } from '../support/database';
 import { COUNTERS_SQL, normalised, RECOUNT_SQL } from '../support/delivery-recount';
 
@@ -25,7 +25,7 @@ async function emptyDatabase(): Promise<{ url: string; drop: () => Promise<void>
 }
 
 async function migrate(url: string, to?: string): Promise<void> {
-  const orm = await openOrm(url, 2);
+  const orm = await openAppOrm(url, 2);
   try {
     await orm.getMigrator().up(to ? { to } : undefined);
   } finally {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import os from 'node:os';
 import { startEmbeddedPostgres } from '../../src/platform/database/embedded';
-import { migrateDatabase } from '../../src/platform/database/migrate';
+import { migrateDatabase } from '../../src/app/migrate';
 import { adminQuery, DATABASE_PREFIX, TEMPLATE_PREFIX, withDatabase } from './database';
 
 /** What teardown needs. Jest runs globalSetup and globalTeardown in its parent process: globalThis carries it. */

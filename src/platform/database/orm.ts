@@ -2,17 +2,17 @@ import { defineConfig, MikroORM, type Options } from '@mikro-orm/postgresql';
 import { Migrator } from '@mikro-orm/migrations';
 import { MIGRATIONS } from '../../../migrations';
 import { AGENDA_POSTGRES_TABLES } from '../jobs/scheduler.backend';
-import { ENTITIES } from './entities';
 
 export type Orm = MikroORM;
 
 /** Tables another library owns (Agenda's job store); the schema diff must never drop them. */
 export const FOREIGN_TABLES = [...AGENDA_POSTGRES_TABLES];
 
-export function ormOptions(databaseUrl: string, poolMax = 20): Options {
+/** The entities are the app's (src/app/entities.ts): the platform knows no feature's tables. */
+export function ormOptions(databaseUrl: string, entities: NonNullable<Options['entities']>, poolMax = 20): Options {
   return defineConfig({
     clientUrl: databaseUrl,
-    entities: ENTITIES,
+    entities,
     extensions: [Migrator],
     forceUtcTimezone: true,
     // The global EntityManager throws: every request and job forks its own.
@@ -34,6 +34,6 @@ export function ormOptions(databaseUrl: string, poolMax = 20): Options {
   });
 }
 
-export async function openOrm(databaseUrl: string, poolMax?: number): Promise<Orm> {
-  return MikroORM.init(ormOptions(databaseUrl, poolMax));
+export async function openOrm(databaseUrl: string, entities: NonNullable<Options['entities']>, poolMax?: number): Promise<Orm> {
+  return MikroORM.init(ormOptions(databaseUrl, entities, poolMax));
 }

@@ -1,45 +1,11 @@
 import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
 import { buildSchema } from 'type-graphql';
-import { AccessResolver } from '../../access/access.resolver';
-import { TelegramBindingResolver } from '../../access/telegram-binding.resolver';
-import { AlertResolver } from '../../alerts/alert.resolver';
-import { AuditResolver } from '../../audit/audit.resolver';
-import { PaymentOperationsResolver } from '../../payments/payment-operations.resolver';
-import { ReconciliationResolver } from '../../reconciliation/reconciliation.resolver';
-import { BundleFieldsResolver, CatalogResolver, PlanFieldsResolver } from '../../catalog/catalog.resolver';
-import { CustomerResolver } from '../../customers/customer.resolver';
-import { DeliveryResolver, DeliveryStatusChangeResolver } from '../../delivery/delivery.resolver';
-import { PaymentDeliveryResolver } from '../../delivery/payment-delivery.resolver';
-import { PaymentResolver, PaymentStatusChangeResolver } from '../../payments/payment.resolver';
-import { PendingPaymentsResolver } from '../../payments/pending-payments.resolver';
-import { RetryResolver } from '../../retries/retry.resolver';
 import { AppError } from '../shared/errors';
 import { authChecker } from './auth';
 import type { Context } from './context';
 import type { AppPubSub } from './pubsub';
-import { SystemResolver } from './system.resolver';
 
-export const RESOLVERS = [
-  AccessResolver,
-  AlertResolver,
-  AuditResolver,
-  CatalogResolver,
-  BundleFieldsResolver,
-  PlanFieldsResolver,
-  CustomerResolver,
-  DeliveryResolver,
-  DeliveryStatusChangeResolver,
-  PaymentDeliveryResolver,
-  PaymentResolver,
-  PaymentStatusChangeResolver,
-  PaymentOperationsResolver,
-  PendingPaymentsResolver,
-  ReconciliationResolver,
-  RetryResolver,
-  SystemResolver,
-  TelegramBindingResolver,
-] as const;
 
 /**
  * Nothing at the root is public: a field without @Authorized still needs a principal. Credentials
@@ -82,9 +48,10 @@ function guardRootFields(schema: GraphQLSchema): GraphQLSchema {
   return schema;
 }
 
-export async function buildAppSchema(pubSub: AppPubSub | null, emitSchemaFile?: string): Promise<GraphQLSchema> {
+/** The schema of these resolvers (the app's list, src/app/resolvers.ts), with the root-field guards. */
+export async function buildAppSchema(resolvers: readonly Function[], pubSub: AppPubSub | null, emitSchemaFile?: string): Promise<GraphQLSchema> {
   const schema = await buildSchema({
-    resolvers: RESOLVERS as unknown as [Function, ...Function[]],
+    resolvers: resolvers as unknown as [Function, ...Function[]],
     pubSub: pubSub ?? { publish: () => undefined, subscribe: () => (async function* () {})() },
     authChecker,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],

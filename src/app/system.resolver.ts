@@ -1,6 +1,6 @@
 import { Arg, Authorized, Ctx, Field, Int, Mutation, ObjectType, Query, Resolver, registerEnumType } from 'type-graphql';
-import { recordAudit } from '../../audit/audit.service';
-import { actor, type Context } from './context';
+import { recordAudit } from '../audit/audit.service';
+import { actor, type Context } from '../platform/graphql/context';
 
 enum GatewayMode { LIVE = 'LIVE', TEST = 'TEST', SANDBOX = 'SANDBOX' }
 enum PubSubMode { MEMORY = 'MEMORY', POSTGRES = 'POSTGRES' }

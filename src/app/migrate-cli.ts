@@ -1,6 +1,6 @@
 /** `npm run migrate`: applies pending migrations to DATABASE_URL (or the embedded database). */
-import { loadConfig } from '../config';
-import { startEmbeddedPostgres } from './embedded';
+import { loadConfig } from '../platform/config';
+import { startEmbeddedPostgres } from '../platform/database/embedded';
 import { migrateDatabase } from './migrate';
 
 async function main(): Promise<void> {

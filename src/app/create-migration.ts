@@ -5,10 +5,10 @@
  */
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../config';
-import { startEmbeddedPostgres } from './embedded';
+import { loadConfig } from '../platform/config';
+import { startEmbeddedPostgres } from '../platform/database/embedded';
 import { migrateDatabase } from './migrate';
-import { openOrm } from './orm';
+import { openAppOrm } from './entities';
 
 const MIGRATIONS_DIR = join(process.cwd(), 'migrations');
 
@@ -19,7 +19,7 @@ function writeIndex(): void {
   const names = files.map((f) => f.replace(/\.ts$/, ''));
   const source = [
     "import type { MigrationObject } from '@mikro-orm/core';",
-    ...names.map((n) => `import { ${n} } from './${n}';`),
+    ...names.map((n) => `import { ${n} } from '../platform/database/${n}';`),
     '',
     '/** Every migration, in order. `npm run migration:create` rewrites this file. */',
     'export const MIGRATIONS: MigrationObject[] = [',
@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   const url = config.databaseUrl ?? embedded!.url;
   try {
     await migrateDatabase(url);
-    const orm = await openOrm(url, 2);
+    const orm = await openAppOrm(url, 2);
     try {
       const result = await orm.getMigrator().createMigration(MIGRATIONS_DIR, false, false, name);
       if (!result.fileName) console.log('No schema changes: nothing written.');
