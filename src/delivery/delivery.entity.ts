@@ -1,8 +1,9 @@
-import { Entity, Enum, Index, PrimaryKey, Property, type Opt } from '@mikro-orm/core';
+import { Entity, Enum, Index, ManyToOne, Property, type Opt } from '@mikro-orm/core';
+import { Payment } from '../payments/payment.entity';
 import { DeliveryStatus } from './delivery-status';
 
 /**
- * One per paid payment, keyed by its id (a foreign key in the migration, on delete cascade).
+ * One per paid payment, keyed by its id (a foreign key, on delete cascade).
  * Written only by src/delivery/, mostly with hand-written SQL (the claim, the outcome); the row is
  * the queue: PENDING with next_attempt_at is owed, IN_PROGRESS with next_attempt_at is a lease.
  * Triggers keep delivery_counters (recoveryStats) in step with every change.
@@ -11,7 +12,8 @@ import { DeliveryStatus } from './delivery-status';
 @Index({ name: 'deliveries_due', expression: `create index "deliveries_due" on "deliveries" ("next_attempt_at") where "status" in ('PENDING', 'IN_PROGRESS')` })
 @Index({ name: 'deliveries_attention', expression: `create index "deliveries_attention" on "deliveries" ("status", "created_at") where "status" in ('FAILED', 'AWAITING_CUSTOMER')` })
 export class Delivery {
-  @PrimaryKey({ type: 'uuid' })
+  // The key is the payment's: one delivery per payment (mapToPk: the property is the bare id).
+  @ManyToOne({ entity: () => Payment, primary: true, mapToPk: true, fieldName: 'payment_id', deleteRule: 'cascade', updateRule: 'cascade' })
   paymentId!: string;
 
   @Enum({ items: () => DeliveryStatus })
