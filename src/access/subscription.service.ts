@@ -6,7 +6,7 @@ import { CaptureMode } from '../catalog/plan.entity';
 import { systemActor, type Tx } from '../platform/database/transaction';
 import type { Payment } from '../payments/payment.entity';
 import { PaymentStatus } from '../payments/payment-status';
-import type { PaymentTransitions } from '../payments/payment-transitions.service';
+import type { TransitionListener } from '../payments/payment-transitions.service';
 import { Topic } from '../platform/shared/topics';
 import { Subscription, SubscriptionStatus } from './subscription.entity';
 
@@ -34,18 +34,17 @@ export class SubscriptionService {
     this.accessEndedListeners.push(listener);
   }
 
-  watch(transitions: PaymentTransitions): void {
-    transitions.onTransition(async (tx, { payment, from, to }) => {
-      const paid = to === PaymentStatus.SUCCEEDED || (to === PaymentStatus.AUTHORIZED && payment.captureMode === CaptureMode.MANUAL);
-      // Under manual capture access starts at authorization; the later capture must not extend again.
-      const alreadyCounted = to === PaymentStatus.SUCCEEDED && payment.captureMode === CaptureMode.MANUAL && payment.authorizedAt;
-      if (paid && !alreadyCounted && !payment.refundRequestedAt) await this.extendForPayment(tx, payment);
-      // The money went back (a full refund), is held back by the bank (a dispute) or never arrived
-      // (an authorization released). A partial refund moves no status and ends nothing.
-      const unpaid = to === PaymentStatus.REFUNDED || to === PaymentStatus.DISPUTED || (to === PaymentStatus.CANCELLED && from === PaymentStatus.AUTHORIZED);
-      if (unpaid) await this.endAccessFor(tx, payment, UNPAID_REASON[to]!);
-    });
-  }
+  /** A status-change listener (registered in order in src/app/services.ts): access starts and ends with the money. */
+  readonly onTransition: TransitionListener = async (tx, { payment, from, to }) => {
+    const paid = to === PaymentStatus.SUCCEEDED || (to === PaymentStatus.AUTHORIZED && payment.captureMode === CaptureMode.MANUAL);
+    // Under manual capture access starts at authorization; the later capture must not extend again.
+    const alreadyCounted = to === PaymentStatus.SUCCEEDED && payment.captureMode === CaptureMode.MANUAL && payment.authorizedAt;
+    if (paid && !alreadyCounted && !payment.refundRequestedAt) await this.extendForPayment(tx, payment);
+    // The money went back (a full refund), is held back by the bank (a dispute) or never arrived
+    // (an authorization released). A partial refund moves no status and ends nothing.
+    const unpaid = to === PaymentStatus.REFUNDED || to === PaymentStatus.DISPUTED || (to === PaymentStatus.CANCELLED && from === PaymentStatus.AUTHORIZED);
+    if (unpaid) await this.endAccessFor(tx, payment, UNPAID_REASON[to]!);
+  };
 
   /**
    * The subscription this payment last paid for lapses now, and the onAccessEnded listeners (the

@@ -117,9 +117,7 @@ export function createServices(infra: Infrastructure): Services {
     successUrl: config.stripe.checkoutSuccessUrl,
     cancelUrl: config.stripe.checkoutCancelUrl,
   });
-  // Registered before delivery's trigger: a late payment to be refunded must not be delivered.
   const latePayments = new LatePayments(db, gateway, paymentSync, alerts, config.payments.latePaymentPolicy, logger.child({ component: 'late-payments' }));
-  latePayments.watch(transitions);
   const staleCleanup = new StaleCleanup(db, pending, latePayments, alerts, { batchSize: config.payments.cleanupBatchSize, largeThreshold: config.payments.largeCleanupThreshold }, logger.child({ component: 'cleanup' }));
   const checkoutAdvice = new CheckoutAdvice(pending, catalog, scheduler);
   scheduler.define(staleCleanupJob(staleCleanup, config.payments.cleanupCron));
@@ -153,8 +151,10 @@ export function createServices(infra: Infrastructure): Services {
   const dispatcher = new DeliveryDispatcher(delivery, config.delivery.concurrency, logger);
   const recoverySweep = new RecoverySweep(db, delivery, dispatcher, alerts, logger.child({ component: 'recovery-sweep' }));
   const subscriptions = new SubscriptionService();
-  subscriptions.watch(transitions);
-  deliverWhenPaid(transitions, delivery, dispatcher);
+  // What a status change sets off, in this order, inside the transaction that changed it: a late
+  // payment to be refunded is marked first (so it gets neither access nor links), then access
+  // starts or ends with the money, then invite links become owed, or are called back.
+  for (const listener of [latePayments.onTransition, subscriptions.onTransition, deliverWhenPaid(delivery, dispatcher)]) transitions.onTransition(listener);
   scheduler.define(recoverySweepJob(recoverySweep, config.delivery.sweepEvery));
   const deliveryAdmin = new DeliveryAdmin(db, delivery, dispatcher, recoverySweep, config.delivery.concurrency, logger.child({ component: 'delivery-admin' }));
   const recoveryStats = new RecoveryStatsService(db);

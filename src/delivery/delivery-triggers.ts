@@ -1,18 +1,18 @@
 import { CaptureMode } from '../catalog/plan.entity';
 import { PaymentKind } from '../payments/payment-kind';
 import { PaymentStatus } from '../payments/payment-status';
-import type { PaymentTransitions } from '../payments/payment-transitions.service';
+import type { TransitionListener } from '../payments/payment-transitions.service';
 import type { DeliveryDispatcher } from './delivery-dispatcher';
 import type { DeliveryService } from './delivery.service';
 
 /**
  * A payment that becomes paid (succeeded, or authorized under manual capture) owes a delivery,
  * written in the same transaction as the status; the immediate attempt is dispatched after
- * commit. A payment refunded or cancelled before delivery owes nothing; one delivered stays
- * delivered, and its delivery records that access was taken back.
+ * commit. A payment refunded, disputed or cancelled before delivery owes nothing; one delivered
+ * stays delivered, and its delivery records that access was taken back.
  */
-export function deliverWhenPaid(transitions: PaymentTransitions, delivery: DeliveryService, dispatcher: DeliveryDispatcher): void {
-  transitions.onTransition(async (tx, { payment, to }) => {
+export function deliverWhenPaid(delivery: DeliveryService, dispatcher: DeliveryDispatcher): TransitionListener {
+  return async (tx, { payment, to }) => {
     const paid = to === PaymentStatus.SUCCEEDED || (to === PaymentStatus.AUTHORIZED && payment.captureMode === CaptureMode.MANUAL);
     // refundRequestedAt: the payment is being refunded (e.g. a late payment under the refund policy).
     // A renewal is charged only while its subscription runs (the retry queue cancels it once the
@@ -20,8 +20,9 @@ export function deliverWhenPaid(transitions: PaymentTransitions, delivery: Deliv
     if (paid && !payment.refundRequestedAt && payment.kind !== PaymentKind.RENEWAL && (await delivery.markDue(tx, payment))) {
       tx.afterCommit(() => dispatcher.dispatch(payment.id));
     }
-    if (to === PaymentStatus.REFUNDED || to === PaymentStatus.CANCELLED) {
+    // A dispute ends access as a refund does (the subscription lapses): links still owed must not go out.
+    if (to === PaymentStatus.REFUNDED || to === PaymentStatus.DISPUTED || to === PaymentStatus.CANCELLED) {
       await delivery.revokeAccess(tx, payment, `payment ${to.toLowerCase()}`);
     }
-  });
+  };
 }

@@ -6,7 +6,7 @@ import type { Logger } from '../platform/observability/logger';
 import { Payment } from './payment.entity';
 import { PaymentStatus } from './payment-status';
 import type { PaymentSync } from './payment-sync.service';
-import type { PaymentTransitions } from './payment-transitions.service';
+import type { TransitionListener } from './payment-transitions.service';
 
 const LATE_FROM = [PaymentStatus.EXPIRED, PaymentStatus.CANCELLED];
 const actor = systemActor('late-payments');
@@ -28,27 +28,26 @@ export class LatePayments {
     private readonly logger: Logger,
   ) {}
 
-  watch(transitions: PaymentTransitions): void {
-    transitions.onTransition(async (tx, { payment, from, to }) => {
-      if (!LATE_FROM.includes(from) || (to !== PaymentStatus.SUCCEEDED && to !== PaymentStatus.AUTHORIZED)) return;
-      const refund = this.policy === 'refund';
-      if (refund) {
-        payment.refundRequestedAt = tx.clock.now();
-        payment.refundReason = `late payment: arrived after the payment was ${from.toLowerCase()}`;
-        tx.afterCommit(async () => {
-          await this.refundOwed(payment.id);
-        });
-      }
-      await this.alerts.raise(tx, {
-        type: AlertType.LATE_PAYMENT,
-        severity: AlertSeverity.MEDIUM,
-        title: refund ? 'Late payment received: refunding it' : 'Late payment received: honoured',
-        detail: `Payment ${payment.id} was ${from} when ${payment.amountMinor} ${payment.currency.toUpperCase()} arrived. Policy ${this.policy}: ${refund ? 'the payment is refunded and no access is given' : 'access is delivered'}.`,
-        subjectType: 'payment',
-        subjectId: payment.id,
+  /** A status-change listener (registered in order in src/app/services.ts). */
+  readonly onTransition: TransitionListener = async (tx, { payment, from, to }) => {
+    if (!LATE_FROM.includes(from) || (to !== PaymentStatus.SUCCEEDED && to !== PaymentStatus.AUTHORIZED)) return;
+    const refund = this.policy === 'refund';
+    if (refund) {
+      payment.refundRequestedAt = tx.clock.now();
+      payment.refundReason = `late payment: arrived after the payment was ${from.toLowerCase()}`;
+      tx.afterCommit(async () => {
+        await this.refundOwed(payment.id);
       });
+    }
+    await this.alerts.raise(tx, {
+      type: AlertType.LATE_PAYMENT,
+      severity: AlertSeverity.MEDIUM,
+      title: refund ? 'Late payment received: refunding it' : 'Late payment received: honoured',
+      detail: `Payment ${payment.id} was ${from} when ${payment.amountMinor} ${payment.currency.toUpperCase()} arrived. Policy ${this.policy}: ${refund ? 'the payment is refunded and no access is given' : 'access is delivered'}.`,
+      subjectType: 'payment',
+      subjectId: payment.id,
     });
-  }
+  };
 
   /** Refunds every payment marked as owed a refund (bounded). Returns how many were refunded. */
   async refundAllOwed(limit = 100): Promise<{ refunded: number; failed: number }> {

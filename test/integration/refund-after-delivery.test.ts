@@ -106,4 +106,18 @@ describe('a refund after the links were sent', () => {
     expect(after).toMatchObject({ deliveryStatus: 'DELIVERED', deliveredAt: delivered.deliveredAt, deliveryAccessRevokedReason: 'payment refunded' });
     expect(after.deliveryAccessRevokedAt).not.toBeNull();
   });
+
+  it('dispute → success: the links owed never go out; FAILED before delivery, access revoked', async () => {
+    const { paymentId, events } = await checkout();
+    const intent = events.find((e) => e.type === 'payment_intent.succeeded')!.data.object as unknown as { latest_charge: string };
+    const dispute = await h.stripe.disputeCharge(intent.latest_charge, {}, { sendWebhooks: false });
+    await send(dispute.events);
+    await send(events);
+
+    await eventually(async () => (await paymentStatus(h, paymentId)) === 'DISPUTED');
+    await h.app.services.dispatcher.whenIdle();
+    const after = await deliveryOf(paymentId);
+    expect(after).toMatchObject({ status: 'DISPUTED', deliveryStatus: 'FAILED', deliveredAt: null, deliveryFailureReason: 'payment disputed before delivery', deliveryAccessRevokedReason: 'payment disputed' });
+    expect(sent()).toBe(0);
+  });
 });
