@@ -147,7 +147,7 @@ export function createServices(infra: Infrastructure): Services {
   scheduler.define(gatewayEventRetryJob(intake, config.jobs.gatewayEventRetryEvery));
 
   const links = new InviteLinkService(db, telegram, config.delivery.linkTtlHours);
-  const delivery = new DeliveryService(db, telegram, links, catalog, alerts, config.delivery, logger.child({ component: 'delivery' }), pubsub);
+  const delivery = new DeliveryService(db, telegram, links, catalog, alerts, config.delivery, logger.child({ component: 'delivery' }), pubsub, queueBackoff(config.delivery, config.queues));
   const dispatcher = new DeliveryDispatcher(delivery, config.delivery.concurrency, logger);
   const recoverySweep = new RecoverySweep(db, delivery, dispatcher, alerts, logger.child({ component: 'recovery-sweep' }));
   const subscriptions = new SubscriptionService();

@@ -1,4 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { LeaseQueue, type SqlExecutor } from '../platform/jobs/lease-queue';
+import type { BackoffPolicy } from '../platform/shared/backoff';
 import type { DeliveryStatus } from './delivery-status';
 
 /** A delivery row as the hand-written statements return it. */
@@ -15,30 +17,47 @@ export interface DeliveryRow {
 const RETURNING = 'returning d.payment_id, d.status, d.attempts, d.failure_reason, d.next_attempt_at, d.recovered, d.access_revoked_at';
 
 const CLAIMABLE = `d.status in ('PENDING', 'IN_PROGRESS')`;
+/** Owed and never attempted: a dispatch (or, at start-up, the sweep) takes it before it is due. */
+const FRESH = `status = 'PENDING' and attempts = 0`;
 
 /**
- * The sweep's claim (exported so the sweep bench can EXPLAIN exactly this statement). `(select ?)`
- * hides the time from the planner on purpose: with it in plain sight, Postgres multiplies the
- * selectivity of "due" by that of the status (the two are correlated: only open rows have a next
- * attempt), expects a few dozen rows and sorts every due row instead of reading the first `limit`
- * in index order. With 10,000 due rows that was 60 ms instead of 6.
+ * Deliveries as a lease queue: due and lease in next_attempt_at, claimable while PENDING or
+ * IN_PROGRESS (a lease that ran out is due again), and a claim moves the row to IN_PROGRESS.
+ * Attempts are counted when the outcome is recorded (recordOutcomeRow), which also plans the
+ * retry; the queue's backoff is DELIVERY_BACKOFF_* with the shared jitter.
  */
-export function claimDueSql(via: 'sweep' | 'startup'): string {
-  const freshToo = via === 'startup' ? `or (d.status = 'PENDING' and d.attempts = 0)` : '';
-  return `update deliveries set status = 'IN_PROGRESS', next_attempt_at = ?, updated_at = ?
-        where payment_id in (select d.payment_id from deliveries d where ${CLAIMABLE} and (d.next_attempt_at <= (select ?::timestamptz) ${freshToo})
-                      order by d.next_attempt_at limit ? for update skip locked)
-        returning payment_id as id`;
+export function deliveryQueue(leaseMs: number, backoff: BackoffPolicy): LeaseQueue {
+  return new LeaseQueue({
+    table: 'deliveries',
+    idColumn: 'payment_id',
+    attemptsColumn: null,
+    ready: `status in ('PENDING', 'IN_PROGRESS')`,
+    claimSet: `status = 'IN_PROGRESS'`,
+    opaqueNow: true,
+    leaseMs,
+    backoff,
+  });
+}
+
+/**
+ * The sweep's claim: up to `limit` due rows, oldest due first, FOR UPDATE SKIP LOCKED (instances
+ * sweeping together take different rows). At start-up fresh PENDING rows are taken at once.
+ */
+export async function claimDueRows(queue: LeaseQueue, db: SqlExecutor, limit: number, via: 'sweep' | 'startup', now: Date): Promise<string[]> {
+  const rows = (await queue.claim(db, { now, limit, ...(via === 'startup' ? { orDue: FRESH } : {}) })) as unknown as Array<{ payment_id: string }>;
+  return rows.map((row) => row.payment_id);
+}
+
+/** The sweep's claim statement as it runs (the sweep bench EXPLAINs exactly this), with `?` placeholders. */
+export async function claimDueSql(queue: LeaseQueue, via: 'sweep' | 'startup'): Promise<string> {
+  let sql = '';
+  await claimDueRows(queue, { execute: async (statement: string) => ((sql = statement), []) }, 200, via, new Date());
+  return sql;
 }
 
 /** One round trip: the row moves to IN_PROGRESS with our lease end, or nothing (done, or claimed elsewhere). */
-export async function claimOneRow(em: EntityManager, paymentId: string, leaseUntil: Date, now: Date, fresh: boolean): Promise<boolean> {
-  const freshToo = fresh ? `or (d.status = 'PENDING' and d.attempts = 0)` : '';
-  const rows: unknown[] = await em.execute(
-    `update deliveries d set status = 'IN_PROGRESS', next_attempt_at = ?, updated_at = ?
-      where d.payment_id = ? and ${CLAIMABLE} and (d.next_attempt_at <= ? ${freshToo}) returning d.payment_id`,
-    [leaseUntil, now, paymentId, now],
-  );
+export async function claimOneRow(queue: LeaseQueue, db: SqlExecutor, paymentId: string, now: Date, fresh: boolean): Promise<boolean> {
+  const rows = await queue.claim(db, { now, limit: 1, ids: [paymentId], ...(fresh ? { orDue: FRESH } : {}) });
   return rows.length > 0;
 }
 

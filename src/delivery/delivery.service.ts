@@ -8,16 +8,15 @@ import { Customer } from '../customers/customer.entity';
 import type { Database, Publisher, Tx } from '../platform/database/transaction';
 import { Payment } from '../payments/payment.entity';
 import type { Delivery } from './delivery.entity';
-import { retryDelayMs } from '../platform/shared/backoff';
+import type { LeaseQueue } from '../platform/jobs/lease-queue';
+import type { BackoffPolicy } from '../platform/shared/backoff';
 import type { Logger } from '../platform/observability/logger';
 import { Topic } from '../platform/shared/topics';
 import type { TelegramClient } from '../integrations/telegram/telegram.client';
 import { TelegramError } from '../integrations/telegram/telegram.errors';
 import { formatDeliveryMessage } from './delivery-message';
 import { DeliveryStatus } from './delivery-status';
-import { claimDueSql, claimOneRow, confirmClaim, nextDueAt, readRow, recordOutcomeRow, revokeRow, wakeRows, type DeliveryRow, type OutcomeWrite } from './delivery-store';
-
-export { claimDueSql };
+import { claimDueRows, claimDueSql, claimOneRow, confirmClaim, deliveryQueue, nextDueAt, readRow, recordOutcomeRow, revokeRow, wakeRows, type DeliveryRow, type OutcomeWrite } from './delivery-store';
 
 export type ClaimVia = 'dispatch' | 'sweep' | 'startup' | 'operator';
 
@@ -57,6 +56,7 @@ export interface Claim {
  */
 export class DeliveryService {
   private readonly changeListeners: DeliveryChangeListener[] = [];
+  private readonly queue: LeaseQueue;
 
   constructor(
     private readonly db: Database,
@@ -67,7 +67,10 @@ export class DeliveryService {
     private readonly settings: Config['delivery'],
     private readonly logger: Logger,
     private readonly publisher: Publisher,
-  ) {}
+    backoff: BackoffPolicy,
+  ) {
+    this.queue = deliveryQueue(settings.leaseMs, backoff);
+  }
 
   /** In the paying transition's transaction: the payment now owes a delivery. False when it already had one. */
   async markDue(tx: Tx, payment: Payment): Promise<boolean> {
@@ -100,9 +103,8 @@ export class DeliveryService {
    */
   async claimOne(paymentId: string, via: ClaimVia): Promise<Date | null> {
     const now = this.db.clock.now();
-    const leaseUntil = new Date(now.getTime() + this.settings.leaseMs);
-    const claimed = await claimOneRow(this.db.fork(), paymentId, leaseUntil, now, via === 'dispatch' || via === 'operator');
-    return claimed ? leaseUntil : null;
+    const claimed = await claimOneRow(this.queue, this.db.fork(), paymentId, now, via === 'dispatch' || via === 'operator');
+    return claimed ? this.queue.leaseEnd(now) : null;
   }
 
   /**
@@ -112,9 +114,12 @@ export class DeliveryService {
    */
   async claimDue(limit: number, via: 'sweep' | 'startup'): Promise<Claim> {
     const now = this.db.clock.now();
-    const leaseUntil = new Date(now.getTime() + this.settings.leaseMs);
-    const rows: Array<{ id: string }> = await this.db.fork().execute(claimDueSql(via), [leaseUntil, now, now, limit]);
-    return { ids: rows.map((r) => r.id), leaseUntil };
+    return { ids: await claimDueRows(this.queue, this.db.fork(), limit, via, now), leaseUntil: this.queue.leaseEnd(now) };
+  }
+
+  /** The sweep's claim statement, for the sweep bench's EXPLAIN. */
+  claimDueSql(via: 'sweep' | 'startup'): Promise<string> {
+    return claimDueSql(this.queue, via);
   }
 
   /**
@@ -126,10 +131,7 @@ export class DeliveryService {
    * and no payment is ever messaged by two workers.
    */
   async holdClaim(paymentId: string, leaseUntil: Date): Promise<Date | null> {
-    const now = this.db.clock.now();
-    if (leaseUntil.getTime() - now.getTime() > this.settings.leaseMs / 2) return leaseUntil;
-    const renewed = new Date(now.getTime() + this.settings.leaseMs);
-    return (await confirmClaim(this.db.fork(), paymentId, leaseUntil, renewed, now)) ? renewed : null;
+    return this.queue.hold(this.db.fork(), paymentId, leaseUntil, this.db.clock.now(), { where: `status = 'IN_PROGRESS'` });
   }
 
   /**
@@ -139,7 +141,7 @@ export class DeliveryService {
   private async holdToSend(paymentId: string, leaseUntil: Date): Promise<{ lease: Date; revoked: boolean } | null> {
     const now = this.db.clock.now();
     const renew = leaseUntil.getTime() - now.getTime() <= this.settings.leaseMs / 2;
-    const lease = renew ? new Date(now.getTime() + this.settings.leaseMs) : leaseUntil;
+    const lease = renew ? this.queue.leaseEnd(now) : leaseUntil;
     const held = await confirmClaim(this.db.fork(), paymentId, leaseUntil, renew ? lease : null, now);
     return held ? { lease, revoked: held.revoked } : null;
   }
@@ -256,8 +258,7 @@ export class DeliveryService {
         return { ...base, status: DeliveryStatus.FAILED, reason: null };
       case 'retry':
         if (attempts < this.settings.maxAttempts) {
-          const backoff = retryDelayMs(attempts, { baseMs: this.settings.backoffBaseMs, capMs: this.settings.backoffCapMs, jitter: 0.2 });
-          return { ...base, status: DeliveryStatus.PENDING, reason: result.reason, nextAttemptAt: new Date(now.getTime() + Math.max(backoff, result.retryAfterMs ?? 0)) };
+          return { ...base, status: DeliveryStatus.PENDING, reason: result.reason, nextAttemptAt: this.queue.retryAt(attempts, now, result.retryAfterMs ?? 0) };
         }
         return { ...base, status: DeliveryStatus.FAILED, reason: `${result.reason} (gave up after ${attempts} attempts)` };
       case 'permanent':

@@ -10,7 +10,6 @@ import 'reflect-metadata';
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'pg';
 import { startApp, type RecoupApp } from '../../src/app/app';
-import { claimDueSql } from '../../src/delivery/delivery.service';
 import { resolveLogFormat } from '../../src/platform/config';
 import { createLogger } from '../../src/platform/observability/logger';
 import { benchConfig, benchDatabase, envInt, percentile, seedCatalog, type Stop } from './delivery.bench';
@@ -50,9 +49,10 @@ async function timeClaim(table: Table): Promise<number> {
   return ms;
 }
 
-async function explain(pool: Pool): Promise<string[]> {
+async function explain(table: Table): Promise<string[]> {
+  const { pool } = table;
   let n = 0;
-  const sql = claimDueSql('sweep').replace(/\?/g, () => `$${++n}`);
+  const sql = (await table.app.services.delivery.claimDueSql('sweep')).replace(/\?/g, () => `$${++n}`);
   const client = await pool.connect();
   try {
     await client.query('begin');
@@ -102,7 +102,7 @@ async function main(): Promise<number> {
     for (const t of tables) {
       const times = t.times.sort((a, b) => a - b);
       console.log(`\n${t.total.toLocaleString('en')} payments: claimDue(200) p50 ${percentile(times, 0.5).toFixed(2)} ms  p95 ${percentile(times, 0.95).toFixed(2)} ms  max ${percentile(times, 1).toFixed(2)} ms over ${RUNS} runs`);
-      const plan = await explain(t.pool);
+      const plan = await explain(t);
       console.log(plan.map((line) => `  ${line}`).join('\n'));
       if (!plan.some((line) => line.includes('deliveries_due'))) console.log('  !! the plan does not use deliveries_due');
     }
