@@ -1,56 +1,20 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Pool } from 'pg';
 import { startFakeStripe, type FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
 import { startFakeTelegram, type FakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createPayment, must, seedCatalog } from '../support/fixtures';
-import { eventually, signToken, type GqlResult, type Harness } from '../support/harness';
+import { eventually } from '../support/harness';
+import { buildRecoup, killRecoup as kill, processClient as client, startRecoupProcess, type RecoupProcess as Child } from '../support/recoup-process';
 
 /**
  * Recoup as a real process, killed with SIGKILL while deliveries hang in Telegram, then started
  * again on the same database: every paid payment must end DELIVERED with exactly one message.
  */
-const ROOT = join(__dirname, '../..');
-const MAIN = join(ROOT, 'dist/src/main.js');
 const JWT_SECRET = 'chaos-secret-that-is-at-least-32-characters';
 const WEBHOOK_SECRET = 'whsec_chaos_recoup';
 const BOT_TOKEN = '424242:chaos-bot-token';
 const PAYMENTS = 40;
 const FIRST_CHAT = 960000000;
-
-interface Child {
-  process: ChildProcess;
-  url: string;
-  output: string[];
-}
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-
-/**
- * tsc emits even when it reports type errors; those are `npm run typecheck`'s business, and an
- * unrelated one elsewhere in the tree should not stop this test from exercising crash recovery.
- */
-async function build(): Promise<void> {
-  const started = Date.now();
-  try {
-    await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
-  } catch (error) {
-    const output = String((error as { stdout?: string }).stdout ?? '');
-    if (!output.includes('error TS') || statSync(MAIN).mtimeMs < started) throw error;
-    console.warn(`tsc reported type errors; running the emitted build anyway:\n${output.split('\n').slice(0, 10).join('\n')}`);
-  }
-}
 
 describe('delivery survives SIGKILL', () => {
   const children: Child[] = [];
@@ -60,12 +24,7 @@ describe('delivery survives SIGKILL', () => {
   let pool: Pool;
 
   async function startRecoup(): Promise<Child> {
-    const port = await freePort();
-    const env = {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      PORT: String(port),
-      HOST: '127.0.0.1',
+    const child = await startRecoupProcess({
       DATABASE_URL: db.url,
       STRIPE_SECRET_KEY: 'sk_test_chaos',
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
@@ -82,48 +41,17 @@ describe('delivery survives SIGKILL', () => {
       DELIVERY_MAX_ATTEMPTS: '50',
       JOBS_PROCESS_EVERY: '1 second',
       DELIVERY_SWEEP_EVERY: '2 seconds',
-    };
-    const child: Child = { process: spawn(process.execPath, [MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }), url: `http://127.0.0.1:${port}`, output: [] };
-    children.push(child);
-    // Should jest's worker die before afterAll, take the child along rather than leave it running.
-    process.once('exit', () => child.process.kill('SIGKILL'));
-    const keep = (chunk: Buffer) => child.output.push(...chunk.toString().split('\n').filter(Boolean).slice(-50));
-    child.process.stdout!.on('data', keep);
-    child.process.stderr!.on('data', keep);
-    await eventually(async () => child.process.exitCode === null && (await fetch(`${child.url}/readyz`)).ok, 30_000, 100).catch((error: Error) => {
-      throw new Error(`Recoup did not become ready: ${error.message}\n${child.output.slice(-30).join('\n')}`);
     });
+    children.push(child);
     stripe.setWebhookUrl(`${child.url}/webhooks/stripe`);
     return child;
   }
-
-  /** Enough of a Harness for the fixtures: GraphQL against the child. */
-  async function client(child: Child): Promise<Harness> {
-    const tokens = { admin: await signToken('chaos-admin', 'ADMIN', JWT_SECRET), operator: await signToken('chaos-operator', 'OPERATOR', JWT_SECRET), viewer: '' };
-    const gql = async (query: string, variables?: Record<string, unknown>, auth?: { token?: string | null }): Promise<GqlResult> => {
-      const response = await fetch(`${child.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${auth?.token ?? tokens.admin}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await response.json()) as { data?: any; errors?: GqlResult['errors'] };
-      return { status: response.status, data: body.data ?? null, errors: body.errors };
-    };
-    return { gql, tokens } as unknown as Harness;
-  }
-
-  const kill = async (child: Child) => {
-    if (child.process.exitCode !== null || child.process.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.process.once('exit', resolve));
-    child.process.kill('SIGKILL');
-    await exited;
-  };
 
   const deliveryStates = async () =>
     (await pool.query<{ state: string; n: number }>(`select coalesce(d.status, 'none') || case when d.attempts > 0 then ' (retried)' else '' end as state, count(*)::int as n from payments p left join deliveries d on d.payment_id = p.id where p.status = 'SUCCEEDED' group by 1 order by 1`)).rows;
 
   beforeAll(async () => {
-    await build();
+    await buildRecoup();
     db = await createTestDatabase();
     stripe = await startFakeStripe({ webhookSecret: WEBHOOK_SECRET });
     telegram = await startFakeTelegram({ botToken: BOT_TOKEN });
@@ -140,7 +68,7 @@ describe('delivery survives SIGKILL', () => {
 
   it(`delivers each of ${PAYMENTS} payments exactly once across a SIGKILL mid-delivery`, async () => {
     const first = await startRecoup();
-    const api = await client(first);
+    const api = await client(first, JWT_SECRET);
     const { planId } = await seedCatalog(api);
     telegram.failAll('sendMessage', { hang: true });
 

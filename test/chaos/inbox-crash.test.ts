@@ -1,14 +1,10 @@
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { statSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { Pool, type PoolClient } from 'pg';
 import { startFakeStripe, type FakeEvent, type FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
 import { startFakeTelegram, type FakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { createPayment, must, seedCatalog } from '../support/fixtures';
-import { eventually, signToken, type GqlResult, type Harness } from '../support/harness';
+import { eventually } from '../support/harness';
+import { buildRecoup, killRecoup as kill, processClient as client, startRecoupProcess, type RecoupProcess as Child } from '../support/recoup-process';
 
 /**
  * Recoup as a real process acknowledges Stripe events it cannot apply yet (an operator's
@@ -16,38 +12,10 @@ import { eventually, signToken, type GqlResult, type Harness } from '../support/
  * acknowledged and some claimed. Started again on the same database, it must apply each exactly
  * once: the claims of the dead process run out (INBOX_LEASE_MS) and the sweep takes them over.
  */
-const ROOT = join(__dirname, '../..');
-const MAIN = join(ROOT, 'dist/src/main.js');
 const JWT_SECRET = 'chaos-secret-that-is-at-least-32-characters';
 const WEBHOOK_SECRET = 'whsec_chaos_recoup_inbox';
 const BOT_TOKEN = '434343:chaos-bot-token';
 const PAYMENTS = 30;
-
-interface Child {
-  process: ChildProcess;
-  url: string;
-  output: string[];
-}
-
-const freePort = (): Promise<number> =>
-  new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-    server.once('error', reject);
-  });
-
-/** As in delivery-crash.test.ts: an unrelated type error elsewhere should not stop the build this runs. */
-async function build(): Promise<void> {
-  const started = Date.now();
-  try {
-    await promisify(execFile)('npx', ['tsc', '-p', 'tsconfig.build.json'], { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 });
-  } catch (error) {
-    const output = String((error as { stdout?: string }).stdout ?? '');
-    if (!output.includes('error TS') || statSync(MAIN).mtimeMs < started) throw error;
-  }
-}
 
 describe('the inbox survives SIGKILL', () => {
   const children: Child[] = [];
@@ -57,12 +25,7 @@ describe('the inbox survives SIGKILL', () => {
   let pool: Pool;
 
   async function startRecoup(): Promise<Child> {
-    const port = await freePort();
-    const env = {
-      PATH: process.env.PATH,
-      NODE_ENV: 'test',
-      PORT: String(port),
-      HOST: '127.0.0.1',
+    const child = await startRecoupProcess({
       DATABASE_URL: db.url,
       STRIPE_SECRET_KEY: 'sk_test_chaos',
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
@@ -75,39 +38,10 @@ describe('the inbox survives SIGKILL', () => {
       INBOX_LEASE_MS: '2000',
       JOBS_PROCESS_EVERY: '1 second',
       GATEWAY_EVENT_RETRY_EVERY: '1 second',
-    };
-    const child: Child = { process: spawn(process.execPath, [MAIN], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }), url: `http://127.0.0.1:${port}`, output: [] };
-    children.push(child);
-    process.once('exit', () => child.process.kill('SIGKILL'));
-    const keep = (chunk: Buffer) => child.output.push(...chunk.toString().split('\n').filter(Boolean).slice(-50));
-    child.process.stdout!.on('data', keep);
-    child.process.stderr!.on('data', keep);
-    await eventually(async () => child.process.exitCode === null && (await fetch(`${child.url}/readyz`)).ok, 30_000, 100).catch((error: Error) => {
-      throw new Error(`Recoup did not become ready: ${error.message}\n${child.output.slice(-30).join('\n')}`);
     });
+    children.push(child);
     return child;
   }
-
-  async function client(child: Child): Promise<Harness> {
-    const tokens = { admin: await signToken('chaos-admin', 'ADMIN', JWT_SECRET), operator: await signToken('chaos-operator', 'OPERATOR', JWT_SECRET), viewer: '' };
-    const gql = async (query: string, variables?: Record<string, unknown>, auth?: { token?: string | null }): Promise<GqlResult> => {
-      const response = await fetch(`${child.url}/graphql`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${auth?.token ?? tokens.admin}` },
-        body: JSON.stringify({ query, variables }),
-      });
-      const body = (await response.json()) as { data?: any; errors?: GqlResult['errors'] };
-      return { status: response.status, data: body.data ?? null, errors: body.errors };
-    };
-    return { gql, tokens } as unknown as Harness;
-  }
-
-  const kill = async (child: Child) => {
-    if (child.process.exitCode !== null || child.process.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.process.once('exit', resolve));
-    child.process.kill('SIGKILL');
-    await exited;
-  };
 
   const post = async (child: Child, event: FakeEvent) => {
     const body = JSON.stringify(event);
@@ -118,7 +52,7 @@ describe('the inbox survives SIGKILL', () => {
   const count = async (sql: string): Promise<number> => (await pool.query<{ n: number }>(sql)).rows[0].n;
 
   beforeAll(async () => {
-    await build();
+    await buildRecoup();
     db = await createTestDatabase();
     stripe = await startFakeStripe({ webhookSecret: WEBHOOK_SECRET });
     telegram = await startFakeTelegram({ botToken: BOT_TOKEN });
@@ -135,7 +69,7 @@ describe('the inbox survives SIGKILL', () => {
 
   it(`applies each of ${PAYMENTS} acknowledged events exactly once across a SIGKILL before they were applied`, async () => {
     const first = await startRecoup();
-    const api = await client(first);
+    const api = await client(first, JWT_SECRET);
     const { planId } = await seedCatalog(api);
     const events: FakeEvent[] = [];
     for (let i = 0; i < PAYMENTS; i++) {
