@@ -36,7 +36,7 @@ export class Delivery {
   @Property({ type: 'boolean', default: false })
   recovered: boolean & Opt = false;
 
-  /** Email fallback: claimed (lease) and sent. */
+  /** Email fallback: the end of its claim's lease (claimable again after it), then when it was sent. */
   @Property({ type: 'timestamptz', nullable: true })
   emailClaimedAt: Date | null = null;
 

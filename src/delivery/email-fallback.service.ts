@@ -4,11 +4,32 @@ import { Channel } from '../catalog/channel.entity';
 import { Plan } from '../catalog/plan.entity';
 import { Customer } from '../customers/customer.entity';
 import type { Database } from '../platform/database/transaction';
+import { LeaseQueue } from '../platform/jobs/lease-queue';
 import { Payment } from '../payments/payment.entity';
 import type { Logger } from '../platform/observability/logger';
 
 const BATCH = 50;
 const CLAIM_MS = 5 * 60_000;
+
+/**
+ * email_claimed_at holds the claim's lease end: a row is claimable when it was never claimed or
+ * its lease ran out (a send that crashed or failed goes again then, never sooner). Never-claimed
+ * rows first.
+ */
+const EMAIL_QUEUE = new LeaseQueue<{ payment_id: string }>({
+  table: 'deliveries',
+  from: 'deliveries d join payments p on p.id = d.payment_id join customers c on c.id = p.customer_id',
+  alias: 'd',
+  idColumn: 'payment_id',
+  dueColumn: 'email_claimed_at',
+  dueWhenNull: true,
+  order: 'd.email_claimed_at nulls first',
+  attemptsColumn: null,
+  ready: 'd.emailed_at is null and d.access_revoked_at is null and c.email is not null',
+  leaseMs: CLAIM_MS,
+  // No planned retries: a failed email is due again when its claim ends.
+  backoff: { baseMs: CLAIM_MS, capMs: CLAIM_MS, jitter: 0 },
+});
 
 /**
  * When Telegram cannot reach a paid customer (they blocked the bot, or have not started it within
@@ -49,18 +70,13 @@ export class EmailFallback {
 
   private async claim(): Promise<string[]> {
     const now = this.db.clock.now();
-    const rows: Array<{ id: string }> = await this.db.fork().execute(
-      `update deliveries set email_claimed_at = ? where payment_id in (
-         select d.payment_id from deliveries d join payments p on p.id = d.payment_id join customers c on c.id = p.customer_id
-          where d.emailed_at is null and d.access_revoked_at is null and c.email is not null
-            and (d.email_claimed_at is null or d.email_claimed_at < ?)
-            and ((d.status = 'AWAITING_CUSTOMER' and d.last_attempt_at <= ?)
-                 or (d.status = 'FAILED' and d.failure_reason ilike '%blocked%'))
-          limit ? for update of d skip locked)
-       returning payment_id as id`,
-      [now, new Date(now.getTime() - CLAIM_MS), new Date(now.getTime() - this.settings.graceMs), BATCH],
-    );
-    return rows.map((r) => r.id);
+    const rows = (await EMAIL_QUEUE.claim(this.db.fork(), {
+      now,
+      limit: BATCH,
+      where: `(d.status = 'AWAITING_CUSTOMER' and d.last_attempt_at <= ?) or (d.status = 'FAILED' and d.failure_reason ilike '%blocked%')`,
+      params: [new Date(now.getTime() - this.settings.graceMs)],
+    }));
+    return rows.map((row) => row.payment_id);
   }
 
   private async send(paymentId: string): Promise<void> {

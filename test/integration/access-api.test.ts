@@ -105,4 +105,19 @@ describe('access API, test links and the email fallback', () => {
     (h.clock as ManualClock).set(new Date(h.clock.now().getTime() + 11 * 60_000));
     expect((await h.app.services.emailFallback.run()).emailed).toBe(1);
   });
+
+  it('a claim whose sender died is taken again when its lease ends, not before', async () => {
+    const seed = await seedCatalog(h);
+    const payment = await createPayment(h, seed.customerId, seed.planId);
+    h.telegram.failAll('sendMessage', { errorCode: 403, description: 'Forbidden: bot was blocked by the user' });
+    await h.stripe.completeCheckout(payment.stripeCheckoutSessionId);
+    await eventually(async () => (await h.app.services.db.fork().execute(`select 1 from deliveries where status = 'FAILED'`)).length === 1);
+    // As a process killed between its claim and the send leaves it: the claim's lease runs 5 minutes.
+    await h.app.services.db.fork().execute(`update deliveries set email_claimed_at = ? where payment_id = ?`, [new Date(h.clock.now().getTime() + 5 * 60_000), payment.id]);
+
+    expect((await h.app.services.emailFallback.run()).emailed).toBe(0);
+    (h.clock as ManualClock).set(new Date(h.clock.now().getTime() + 5 * 60_000 + 1000));
+    expect((await h.app.services.emailFallback.run()).emailed).toBe(1);
+    await eventually(async () => smtp.messages.length === 1);
+  });
 });
