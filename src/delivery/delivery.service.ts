@@ -267,23 +267,28 @@ export class DeliveryService {
   }
 
   /**
-   * One statement while our claim holds; a failure also raises its alert, in the same transaction.
-   * Our lease ran out and another worker claimed the row (its lease end is not ours) or finished
-   * it: what it records stands, and ours is not written.
+   * One statement while our claim holds. Our lease ran out and another worker claimed the row (its
+   * lease end is not ours) or finished it: what it records stands, and ours is not written.
+   * A failure also raises its alert, in the same transaction. A delivery first waits for the
+   * payment's row lock (FOR SHARE, in the order every payment writer takes them: payment, then
+   * delivery): an event still being applied to the payment finishes first, so what listens for
+   * DELIVERED (the capture kick, which skips locked rows) finds the payment free.
    */
   private async record(ctx: AttemptContext, result: Result): Promise<DeliveryOutcome> {
     const now = this.db.clock.now();
     const write = this.outcomeWrite(ctx, result, now);
-    if (write.status !== DeliveryStatus.FAILED || result.kind === 'revoked') {
+    const alert = write.status === DeliveryStatus.FAILED && result.kind !== 'revoked';
+    if (!alert && write.status !== DeliveryStatus.DELIVERED) {
       const row = await recordOutcomeRow(this.db.fork(), ctx.paymentId, ctx.lease, now, write);
       if (!row) return this.currentOutcome(ctx.paymentId);
       this.publishChange(null, ctx.customerId, row, DeliveryStatus.IN_PROGRESS);
       return this.outcomeOf(row);
     }
     return this.db.transaction(async (tx) => {
+      if (!alert) await tx.em.execute(`select 1 from payments where id = ? for share`, [ctx.paymentId]);
       const row = await recordOutcomeRow(tx.em, ctx.paymentId, ctx.lease, now, write);
       if (!row) return this.currentOutcome(ctx.paymentId);
-      if (!row.access_revoked_at) await this.raiseFailed(tx, ctx, row.failure_reason ?? '');
+      if (alert && !row.access_revoked_at) await this.raiseFailed(tx, ctx, row.failure_reason ?? '');
       this.publishChange(tx, ctx.customerId, row, DeliveryStatus.IN_PROGRESS);
       return this.outcomeOf(row);
     });
