@@ -112,7 +112,7 @@ export class WebhookIntake {
       maxAttempts: settings.maxAttempts,
       leaseMs: settings.leaseMs,
       backoff: settings.backoff,
-      returning: 'id, gateway, attempts, received_at',
+      returning: 'id, gateway, event_id, type, payload, sanitized_paths, attempts, last_error, received_at',
     });
   }
 
@@ -132,7 +132,9 @@ export class WebhookIntake {
     }
     const status = reliedOn.length > 0 ? await this.storeRefused(incoming, reliedOn) : await this.store(incoming);
     this.hooks.onOutcome?.(incoming.gateway, status);
-    if (status === 'stored' || status === 'requeued') this.wake();
+    // A duplicate wakes it too: its INSERT … ON CONFLICT held the row for a moment, and a claim
+    // running just then skipped it (SKIP LOCKED), so the first delivery's wake may have found nothing.
+    if (status !== 'unapplied') this.wake();
     return { status, eventId: incoming.eventId };
   }
 
@@ -259,9 +261,9 @@ export class WebhookIntake {
     try {
       const outcome = await this.db.transaction(async (tx) => {
         // Waits rather than skips: a concurrent redelivery's INSERT … ON CONFLICT holds the row for a moment.
-        const rows: Array<Record<string, unknown>> = await tx.em.execute(`select * from gateway_events where id = ? for update`, [claimed.id]);
+        const rows: Array<{ processed_at: Date | null }> = await tx.em.execute(`select processed_at from gateway_events where id = ? for update`, [claimed.id]);
         if (rows.length === 0 || rows[0].processed_at !== null) return null; // applied meanwhile (by a worker whose lease had run out)
-        return this.apply(tx, tx.em.map(GatewayEvent, rows[0]));
+        return this.apply(tx, eventOf(claimed));
       });
       this.hooks.onOutcome?.(claimed.gateway, 'processed');
       return { outcome };
@@ -276,10 +278,9 @@ export class WebhookIntake {
     const applier = this.appliers.get(event.gateway);
     const outcome = applier ? await applier(tx, event) : 'ignored: no handler for this gateway';
     const hadFailed = event.lastError !== null;
-    event.processedAt = tx.clock.now();
-    event.outcome = outcome.slice(0, 500);
-    event.lastError = null;
-    event.nextAttemptAt = null;
+    Object.assign(event, { processedAt: tx.clock.now(), outcome: outcome.slice(0, 500), lastError: null, nextAttemptAt: null });
+    // The row by hand: the event is not an entity the unit of work tracks (diffing its payload costs more than the rest).
+    await tx.em.execute(`update gateway_events set processed_at = ?, outcome = ?, last_error = null, next_attempt_at = null, updated_at = ? where id = ?`, [event.processedAt, event.outcome, event.processedAt, event.id]);
     if (hadFailed) await this.hooks.onRecovered?.(tx, event);
     return outcome;
   }
@@ -308,11 +309,32 @@ export class WebhookIntake {
   }
 }
 
+/** A claimed row as the claim returns it: everything an applier reads. */
 interface Claimed {
   id: string;
   gateway: string;
+  event_id: string;
+  type: string;
+  payload: Record<string, unknown>;
+  sanitized_paths: string[] | null;
   attempts: number;
+  last_error: string | null;
   received_at: Date;
+}
+
+/** The claimed row as a GatewayEvent for the appliers: a plain object, not one the unit of work tracks. */
+function eventOf(row: Claimed): GatewayEvent {
+  return Object.assign(new GatewayEvent(), {
+    id: row.id,
+    gateway: row.gateway,
+    eventId: row.event_id,
+    type: row.type,
+    payload: row.payload,
+    sanitizedPaths: row.sanitized_paths,
+    attempts: row.attempts,
+    lastError: row.last_error,
+    receivedAt: new Date(row.received_at),
+  });
 }
 
 /** An incoming event made storable, with what had to change. */
