@@ -5,14 +5,12 @@ import type { IntakeResult, WebhookIntake } from '../inbox/webhook-intake.servic
 import type { Logger } from '../platform/observability/logger';
 import type { TelegramClient } from '../integrations/telegram/telegram.client';
 import { ALLOWED_UPDATES, updateType, type TelegramUpdate } from '../integrations/telegram/telegram-update';
+import { telegramFact } from '../integrations/telegram/facts';
 import { UpdatesPoller } from '../integrations/telegram/updates-poller';
 import type { JoinService } from './join.service';
 import type { TelegramBinding } from './telegram-binding.service';
 
 export const TELEGRAM_GATEWAY = 'telegram';
-
-/** `/start`, `/start <payload>` or `/start@our_bot <payload>`; the payload is checked by binding. */
-const START = /^\/start(?:@\w+)?(?:\s+([\s\S]*))?$/;
 
 /**
  * Telegram updates, from the webhook route or the long-polling loop, go through the same intake
@@ -63,18 +61,16 @@ export class TelegramUpdates {
 
   /** The intake's applier: runs inside the transaction that stores the update. */
   async apply(tx: Tx, event: GatewayEvent): Promise<string> {
-    const update = event.payload as TelegramUpdate;
-    if (update.message) return this.applyMessage(tx, update.message);
-    if (update.chat_member?.new_chat_member?.user && update.chat_member.old_chat_member && update.chat_member.chat) {
-      return this.joins.handleMember(tx, update.chat_member);
+    const fact = telegramFact(event.payload as TelegramUpdate, event.type);
+    switch (fact.kind) {
+      case 'Start':
+        return this.binding.handleStart(tx, fact.telegramUserId, fact.telegramChatId, fact.token);
+      case 'ChatMemberChanged':
+        return this.joins.handleMember(tx, fact.change);
+      case 'JoinRequest':
+        return this.joins.handleJoinRequest(tx, fact.request);
+      case 'Ignored':
+        return `ignored: ${fact.reason}`;
     }
-    if (update.chat_join_request?.from && update.chat_join_request.chat) return this.joins.handleJoinRequest(tx, update.chat_join_request);
-    return `ignored: ${event.type} update`;
-  }
-
-  private applyMessage(tx: Tx, message: NonNullable<TelegramUpdate['message']>): Promise<string> | string {
-    const match = typeof message.text === 'string' ? START.exec(message.text.trim()) : null;
-    if (!match || !message.from || message.chat?.type !== 'private') return 'ignored: not a /start in a private chat';
-    return this.binding.handleStart(tx, String(message.from.id), String(message.chat.id), match[1]?.trim() || null);
   }
 }

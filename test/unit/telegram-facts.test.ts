@@ -62,4 +62,8 @@ describe('telegramFact', () => {
     expect(telegramFact({ update_id: 6, edited_message: { message_id: 1 } })).toEqual({ kind: 'Ignored', reason: 'edited_message update' });
     expect(telegramFact({ update_id: 7 })).toEqual({ kind: 'Ignored', reason: 'unknown update' });
   });
+
+  it('names the kind as recorded at intake when given it', () => {
+    expect(telegramFact({ update_id: 8, poll: {} }, 'poll_as_stored')).toEqual({ kind: 'Ignored', reason: 'poll_as_stored update' });
+  });
 });

@@ -41,13 +41,14 @@ export type TelegramFact = StartCommand | ChatMemberChanged | JoinRequested | Te
 /** `/start`, `/start <payload>` or `/start@our_bot <payload>`. */
 const START = /^\/start(?:@\w+)?(?:\s+([\s\S]*))?$/;
 
-export function telegramFact(update: TelegramUpdate): TelegramFact {
+/** `type` is the update's kind as recorded at intake, when the caller has it. */
+export function telegramFact(update: TelegramUpdate, type: string = updateType(update)): TelegramFact {
   if (update.message) return messageFact(update.message);
   const member = update.chat_member;
   if (member?.new_chat_member?.user && member.old_chat_member && member.chat) return { kind: 'ChatMemberChanged', change: member };
   const request = update.chat_join_request;
   if (request?.from && request.chat) return { kind: 'JoinRequest', request };
-  return { kind: 'Ignored', reason: `${updateType(update)} update` };
+  return { kind: 'Ignored', reason: `${type} update` };
 }
 
 function messageFact(message: NonNullable<TelegramUpdate['message']>): TelegramFact {
