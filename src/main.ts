@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+// First: tracing must start before express, pg and graphql are required (see tracing-preload.ts).
+import { tracing } from './tracing-preload';
 import { randomBytes } from 'node:crypto';
 import { startApp, type RecoupApp } from './app/app';
 import { ConfigError, loadConfig, resolveLogFormat, type Config } from './platform/config';
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
   let config = loadConfig();
   const logger = createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat));
   const closers: Closer[] = [];
+  if (tracing) closers.push(tracing.shutdown); // closed last: flushes the spans of the shutdown too
   const running: { app?: RecoupApp } = {};
 
   const shutdown = async (signal: string) => {

@@ -16,6 +16,7 @@ import type { TelegramClient } from '../integrations/telegram/telegram.client';
 import { TelegramError } from '../integrations/telegram/telegram.errors';
 import { formatDeliveryMessage } from './delivery-message';
 import { DeliveryStatus } from './delivery-status';
+import { inSpan, PAYMENT_ID } from '../platform/observability/spans';
 import { claimDueRows, claimDueSql, claimOneRow, confirmClaim, deliveryQueue, nextDueAt, readRow, recordOutcomeRow, revokeRow, wakeRows, type DeliveryRow, type OutcomeWrite } from './delivery-store';
 
 export type ClaimVia = 'dispatch' | 'sweep' | 'startup' | 'operator';
@@ -188,7 +189,16 @@ export class DeliveryService {
   }
 
   /** One attempt for a claimed payment. Never throws: every failure is recorded as an outcome. */
-  async attempt(paymentId: string, via: ClaimVia, leaseUntil: Date): Promise<DeliveryOutcome> {
+  attempt(paymentId: string, via: ClaimVia, leaseUntil: Date): Promise<DeliveryOutcome> {
+    // Dispatched after the paying event's commit, this is a child of its inbox.apply span; from a sweep, a trace of its own.
+    return inSpan('delivery.attempt', { [PAYMENT_ID]: paymentId, 'recoup.via': via }, async (span) => {
+      const outcome = await this.attemptNow(paymentId, via, leaseUntil);
+      span.setAttribute('recoup.delivery_status', outcome.status);
+      return outcome;
+    });
+  }
+
+  private async attemptNow(paymentId: string, via: ClaimVia, leaseUntil: Date): Promise<DeliveryOutcome> {
     const em = this.db.fork();
     const [payment, delivery] = await Promise.all([em.findOneOrFail(Payment, paymentId), readRow(em, paymentId)]);
     const ctx: AttemptContext = { paymentId, customerId: payment.customer.id, attempts: delivery?.attempts ?? 0, via, lease: leaseUntil };

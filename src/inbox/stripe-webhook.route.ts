@@ -3,6 +3,7 @@ import type { WebhookIntake } from './webhook-intake.service';
 import type { StripeWebhookVerifier, VerifiedStripeEvent } from '../integrations/stripe/stripe-webhook';
 import type { Logger } from '../platform/observability/logger';
 import type { Metrics } from '../platform/observability/metrics';
+import { inSpan } from '../platform/observability/spans';
 
 /**
  * POST /webhooks/stripe. The signature is checked on the exact bytes received (so this route
@@ -27,7 +28,11 @@ export function stripeWebhookRouter(deps: { verifier: StripeWebhookVerifier; int
       return;
     }
     try {
-      const result = await deps.intake.receive({ gateway: 'stripe', eventId: event.id, type: event.type, payload: event as unknown as Record<string, unknown> });
+      const payload = event as unknown as Record<string, unknown>;
+      // Applying the event continues this span's trace (WebhookIntake keeps its context for the wake).
+      const result = await inSpan('inbox.store', { 'recoup.gateway': 'stripe', 'recoup.event_id': event.id, 'recoup.event_type': event.type }, () =>
+        deps.intake.receive({ gateway: 'stripe', eventId: event.id, type: event.type, payload }),
+      );
       log.info({ eventId: event.id, type: event.type, status: result.status }, 'stripe event');
       res.status(200).json({ received: true, status: result.status });
     } catch (error) {

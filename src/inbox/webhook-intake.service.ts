@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { SpanContext } from '@opentelemetry/api';
 import type { Database, Tx } from '../platform/database/transaction';
 import type { Logger } from '../platform/observability/logger';
 import { safeErrorMessage } from '../platform/observability/safe-error';
+import { activeSpanContext, inSpan, markFailed } from '../platform/observability/spans';
 import { LeaseQueue } from '../platform/jobs/lease-queue';
 import type { BackoffPolicy } from '../platform/shared/backoff';
 import { GatewayEvent } from './gateway-event.entity';
@@ -91,6 +93,12 @@ const STORE_REFUSED = store('*', false);
  */
 export class WebhookIntake {
   private readonly appliers = new Map<string, EventApplier>();
+  /**
+   * Tracing on: the span context that stored each event not applied yet, so applying it continues
+   * the webhook's trace. In memory only: an event applied by the sweep, another instance or after
+   * a restart starts a trace of its own. Bounded: cleared when it grows past ORIGINS_MAX.
+   */
+  private readonly origins = new Map<string, SpanContext>();
   private readonly queue: LeaseQueue<Claimed>;
   private draining: Promise<void> | null = null;
   private wakeAgain = false;
@@ -132,6 +140,11 @@ export class WebhookIntake {
     }
     const status = reliedOn.length > 0 ? await this.storeRefused(incoming, reliedOn) : await this.store(incoming);
     this.hooks.onOutcome?.(incoming.gateway, status);
+    const origin = activeSpanContext();
+    if (origin && status !== 'unapplied') {
+      if (this.origins.size >= ORIGINS_MAX) this.origins.clear();
+      this.origins.set(originKey(incoming.gateway, incoming.eventId), origin);
+    }
     // A duplicate wakes it too: its INSERT … ON CONFLICT held the row for a moment, and a claim
     // running just then skipped it (SKIP LOCKED), so the first delivery's wake may have found nothing.
     if (status !== 'unapplied') this.wake();
@@ -257,7 +270,25 @@ export class WebhookIntake {
   }
 
   /** Applies one claimed event with its processedAt in one transaction; a failure is recorded, not thrown. */
-  private async applyClaimed(claimed: Claimed): Promise<{ outcome: string | null; error?: unknown }> {
+  private applyClaimed(claimed: Claimed): Promise<{ outcome: string | null; error?: unknown }> {
+    const key = originKey(claimed.gateway, claimed.event_id);
+    const origin = this.origins.get(key);
+    this.origins.delete(key);
+    const attributes = { 'recoup.gateway': claimed.gateway, 'recoup.event_id': claimed.event_id, 'recoup.event_type': claimed.type, 'recoup.attempt': claimed.attempts };
+    // The applier adds recoup.payment_id once it has found the payment; delivery after commit is a child.
+    return inSpan(
+      'inbox.apply',
+      attributes,
+      async (span) => {
+        const result = await this.applyClaimedNow(claimed);
+        if (result.error) markFailed(span, result.error);
+        return result;
+      },
+      origin,
+    );
+  }
+
+  private async applyClaimedNow(claimed: Claimed): Promise<{ outcome: string | null; error?: unknown }> {
     try {
       const outcome = await this.db.transaction(async (tx) => {
         // Waits rather than skips: a concurrent redelivery's INSERT … ON CONFLICT holds the row for a moment.
@@ -308,6 +339,9 @@ export class WebhookIntake {
     }
   }
 }
+
+const ORIGINS_MAX = 10_000;
+const originKey = (gateway: string, eventId: string): string => `${gateway}\u0000${eventId}`;
 
 /** A claimed row as the claim returns it: everything an applier reads. */
 interface Claimed {

@@ -12,6 +12,7 @@ import type { StripeApply } from './stripe-apply/context';
 import { checkoutCompleted, checkoutExpired } from './stripe-apply/checkout';
 import { intentChanged, intentSucceeded } from './stripe-apply/intent';
 import { chargeRefunded, disputeCreated } from './stripe-apply/charge';
+import { annotateSpan, PAYMENT_ID } from '../platform/observability/spans';
 
 /** Records payouts and raises payout.failed (HIGH) and payout.canceled (MEDIUM) alerts. */
 export interface PayoutEvents {
@@ -90,7 +91,10 @@ export class StripeEventHandler {
   private async withPayment(tx: Tx, stripeRef: StripeRef, work: (payment: Payment) => Promise<string>, options: { lock?: boolean } = {}): Promise<string> {
     const ref = paymentRef(stripeRef);
     const payment = (await this.sync.find(tx, ref, options)) ?? (await this.findThroughIntent(tx, ref));
-    if (payment) return work(payment);
+    if (payment) {
+      annotateSpan(PAYMENT_ID, payment.id); // on the inbox.apply span
+      return work(payment);
+    }
     const label = ref.stripePaymentIntentId ?? ref.stripeCheckoutSessionId ?? ref.paymentId ?? 'unknown';
     await this.alerts.raise(tx, {
       type: AlertType.UNMATCHED_GATEWAY_EVENT,

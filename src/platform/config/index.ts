@@ -12,10 +12,12 @@ import { checkBackoffs, queuesConfig, type QueuesConfig } from './queues';
 import { ConfigError, Reader, trustProxy, validTimezone, type Env } from './reader';
 import { checkRetryLease, retriesConfig, type RetriesConfig } from './retries';
 import { telegramConfig, type TelegramConfig } from './telegram';
+import { tracingConfig, type TracingConfig } from './tracing';
 
 export { ConfigError, ROLES } from './reader';
 export { queueBackoff } from './queues';
 export type { ApiKey, Role } from './reader';
+export type { TracingConfig } from './tracing';
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -25,6 +27,8 @@ export interface Config {
   logLevel: string;
   /** LOG_FORMAT: json, pretty, or auto (pretty when stdout is a terminal); resolveLogFormat decides. */
   logFormat: 'json' | 'pretty' | 'auto';
+  /** OpenTelemetry (OTEL_EXPORTER_OTLP_ENDPOINT, OTEL_SERVICE_NAME); off without an endpoint. */
+  tracing: TracingConfig;
   /** undefined: run an embedded PostgreSQL under `embeddedDataDir` (never in production: there it is required). */
   databaseUrl?: string;
   embeddedDataDir: string;
@@ -83,6 +87,7 @@ export function loadConfig(env: Env = process.env, read?: Set<string>): Config {
     publicUrl,
     logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     logFormat: r.oneOf('LOG_FORMAT', ['json', 'pretty', 'auto'] as const, 'auto'),
+    tracing: tracingConfig(r),
     databaseUrl: databaseUrl(r, production),
     embeddedDataDir: r.str('EMBEDDED_PG_DIR', '.recoup/pg')!,
     databasePoolMax: r.int('DATABASE_POOL_MAX', 20, 2, 200),
