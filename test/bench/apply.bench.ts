@@ -32,7 +32,7 @@ import { loadConfig, resolveLogFormat } from '../../src/platform/config';
 import { systemActor } from '../../src/platform/database/transaction';
 import { createLogger } from '../../src/platform/observability/logger';
 import { BENCH_BOT_TOKEN, type StripeReply, type StripeRequest } from './apply-fakes.worker';
-import { benchDatabase, type Stop } from './bench-database';
+import { benchDatabase, type Stop, runBench } from './bench-database';
 
 function envInt(name: string, fallback: number, min: number, max: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -436,10 +436,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+runBench(main);

@@ -17,3 +17,14 @@ export async function benchDatabase(): Promise<{ url: string; stop: Stop }> {
   };
   return { url: withDatabase(server.url, name), stop };
 }
+
+/** Runs a bench's main: its answer is the exit code; a throw is printed and exits 1. */
+export function runBench(main: () => Promise<number>): void {
+  main().then(
+    (code) => (process.exitCode = code),
+    (error: unknown) => {
+      console.error(error);
+      process.exitCode = 1;
+    },
+  );
+}

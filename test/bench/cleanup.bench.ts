@@ -24,7 +24,7 @@ import { startFakeStripe, type FakeStripe } from '../../src/sandbox/stripe/fake-
 import { Payment } from '../../src/payments/payment.entity';
 import { OPEN_STATUSES } from '../../src/payments/payment-status';
 import { createLogger } from '../../src/platform/observability/logger';
-import { benchDatabase } from './bench-database';
+import { benchDatabase, runBench } from './bench-database';
 
 const SIZES = (process.env.BENCH_SIZES ?? '100000,1000000').split(',').map(Number);
 const QUERY_REPS = Number(process.env.BENCH_QUERY_REPS ?? 25);
@@ -207,10 +207,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+runBench(main);

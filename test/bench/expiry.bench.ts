@@ -14,6 +14,7 @@ import { resolveLogFormat } from '../../src/platform/config';
 import { createLogger } from '../../src/platform/observability/logger';
 import { startFakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
 import { benchConfig, benchDatabase, envInt, seedCatalog, seedPayments, BOT_TOKEN, type Stop } from './delivery.bench';
+import { runBench } from './bench-database';
 
 async function main(): Promise<number> {
   const count = envInt('BENCH_SUBSCRIPTIONS', 10_000, 1, 1_000_000);
@@ -64,10 +65,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+runBench(main);

@@ -36,7 +36,7 @@ import { startApp, type RecoupApp } from '../../src/app/app';
 import { resolveLogFormat } from '../../src/platform/config';
 import { createLogger } from '../../src/platform/observability/logger';
 import { benchConfig, envInt, percentile } from './delivery.bench';
-import { benchDatabase, type Stop } from './bench-database';
+import { benchDatabase, type Stop, runBench } from './bench-database';
 import type { FanoutFromWorker, FanoutToWorker } from './fanout-subscribers.worker';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -304,10 +304,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+runBench(main);

@@ -25,7 +25,7 @@ import { systemActor } from '../../src/platform/database/transaction';
 import { startFakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
 import { createLogger } from '../../src/platform/observability/logger';
 import type { LoadJob, LoadResult } from './intake-load.worker';
-import { benchDatabase } from './bench-database';
+import { benchDatabase, runBench } from './bench-database';
 
 function envInt(name: string, fallback: number, min: number, max: number): number {
   const value = Number(process.env[name] ?? fallback);
@@ -198,10 +198,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+runBench(main);

@@ -18,6 +18,7 @@ import { createLogger } from '../../src/platform/observability/logger';
 import { startFakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
 import { COUNTERS_SQL, normalised, RECOUNT_SQL } from '../support/delivery-recount';
 import { benchConfig, benchDatabase, envInt, percentile, seedCatalog, BOT_TOKEN, type Stop } from './delivery.bench';
+import { runBench } from './bench-database';
 
 const STATS = `{ recoveryStats { successfulPayments delivered failedDeliveries awaitingCustomer pendingDeliveries recovered deliverySuccessRate recoverySuccessRate avgSecondsToDelivery p95SecondsToDelivery computedAt } }`;
 const TARGET_P99_MS = 20;
@@ -119,10 +120,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+runBench(main);

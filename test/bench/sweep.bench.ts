@@ -13,6 +13,7 @@ import { startApp, type RecoupApp } from '../../src/app/app';
 import { resolveLogFormat } from '../../src/platform/config';
 import { createLogger } from '../../src/platform/observability/logger';
 import { benchConfig, benchDatabase, envInt, percentile, seedCatalog, type Stop } from './delivery.bench';
+import { runBench } from './bench-database';
 
 const RUNS = envInt('BENCH_RUNS', 50, 1, 1000);
 
@@ -115,10 +116,4 @@ async function main(): Promise<number> {
   }
 }
 
-main().then(
-  (code) => (process.exitCode = code),
-  (error: unknown) => {
-    console.error(error);
-    process.exitCode = 1;
-  },
-);
+runBench(main);
