@@ -51,14 +51,31 @@ async function main(): Promise<void> {
   if (tracing) closers.push(tracing.shutdown); // closed last: flushes the spans of the shutdown too
   const running: { app?: RecoupApp } = {};
 
+  let stopping = false;
   const shutdown = async (signal: string) => {
-    logger.info({ signal }, 'shutting down');
-    await running.app?.stop().catch((error: unknown) => logger.error({ err: error }, 'error while stopping'));
+    // A second signal, or a drain past DRAIN_TIMEOUT_MS: stop waiting. Unapplied events stay stored.
+    if (stopping) {
+      logger.warn({ signal }, 'second signal while draining: exiting now');
+      process.exit(1);
+    }
+    stopping = true;
+    setTimeout(() => {
+      logger.error({ drainTimeoutMs: config.drainTimeoutMs }, 'drain took too long: exiting now');
+      process.exit(1);
+    }, config.drainTimeoutMs);
+    logger.info({ signal }, 'draining: /readyz answers 503, in-flight requests finish, then exit');
+    await running.app?.drain();
+    let code = 0;
+    await running.app?.stop().catch((error: unknown) => {
+      code = 1;
+      logger.error({ err: error }, 'error while stopping');
+    });
     for (const close of closers.reverse()) await close().catch(() => undefined);
-    process.exit(0);
+    logger.info({ signal, code }, 'stopped');
+    process.exit(code);
   };
-  process.once('SIGTERM', () => void shutdown('SIGTERM'));
-  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  process.on('SIGINT', () => void shutdown('SIGINT'));
 
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {

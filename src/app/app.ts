@@ -34,6 +34,11 @@ export interface RecoupApp {
   httpServer: Server;
   url: string;
   port: number;
+  /**
+   * /readyz answers 503 from now on (a load balancer stops sending); resolves once no request is being
+   * answered. The listener stays open meanwhile, so health checks get the 503; stop() then closes it.
+   */
+  drain(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -100,7 +105,13 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
     httpServer,
     url,
     port,
+    drain: async () => {
+      services.health.draining = true;
+      await services.health.whenNoRequests();
+    },
     stop: async () => {
+      services.health.draining = true;
+      // The drain plugin closes the listener, closes idle connections and waits for in-flight requests.
       await graphql.stop();
       await services.telegramUpdates.stop();
       await inboxListener.close();

@@ -40,6 +40,15 @@ async function timed(check: () => Promise<unknown>, timeoutMs = 3000): Promise<C
 }
 
 export class HealthService {
+  /** Set on SIGTERM: /readyz answers 503 so a load balancer stops sending while requests finish. */
+  draining = false;
+  /** HTTP requests being answered, bar /healthz and /readyz: the drain waits for them before closing the listener. */
+  activeRequests = 0;
+
+  async whenNoRequests(): Promise<void> {
+    while (this.activeRequests > 0) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
   constructor(private readonly deps: { config: Config; db: Database; scheduler: Scheduler; gateway: PaymentGateway; pubsub: AppPubSub; telegram: TelegramClient }) {}
 
   async readiness(): Promise<{ ok: boolean; database: ComponentCheck; scheduler: ComponentCheck }> {

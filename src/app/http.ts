@@ -17,6 +17,11 @@ function observe(services: Services) {
     res.locals.requestId = requestId;
     res.setHeader('x-request-id', requestId);
     const started = process.hrtime.bigint();
+    const counted = req.path !== '/healthz' && req.path !== '/readyz';
+    if (counted) {
+      services.health.activeRequests++;
+      res.once('close', () => services.health.activeRequests--);
+    }
     res.on('finish', () => {
       const route = ROUTE_LABELS.find((r) => req.path === r) ?? (req.path.startsWith('/dashboard') ? '/dashboard' : 'other');
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -45,6 +50,10 @@ export function createExpressApp(services: Services, verifier: StripeWebhookVeri
     res.json({ ok: true });
   });
   app.get('/readyz', async (_req, res) => {
+    if (services.health.draining) {
+      res.status(503).json({ status: 'draining' });
+      return;
+    }
     const ready = await services.health.readiness();
     res.status(ready.ok ? 200 : 503).json(ready);
   });

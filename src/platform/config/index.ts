@@ -24,6 +24,8 @@ export interface Config {
   port: number;
   host: string;
   publicUrl: string;
+  /** DRAIN_TIMEOUT_MS: how long a SIGTERM drain may take before the process exits 1 anyway. */
+  drainTimeoutMs: number;
   logLevel: string;
   /** LOG_FORMAT: json, pretty, or auto (pretty when stdout is a terminal); resolveLogFormat decides. */
   logFormat: 'json' | 'pretty' | 'auto';
@@ -85,6 +87,7 @@ export function loadConfig(env: Env = process.env, read?: Set<string>): Config {
     port,
     host,
     publicUrl,
+    drainTimeoutMs: r.int('DRAIN_TIMEOUT_MS', 25_000, 1000, 600_000),
     logLevel: r.oneOf('LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     logFormat: r.oneOf('LOG_FORMAT', ['json', 'pretty', 'auto'] as const, 'auto'),
     tracing: tracingConfig(r),
