@@ -1,4 +1,3 @@
-import type Stripe from 'stripe';
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import type { Tx } from '../platform/database/transaction';
@@ -50,7 +49,8 @@ export class StripeEventHandler {
   }
 
   async apply(tx: Tx, record: GatewayEvent): Promise<string> {
-    const fact = stripeFact(record.payload as unknown as Stripe.Event);
+    // The stored payload is the verified event (src/inbox); only src/integrations/stripe knows its SDK type.
+    const fact = stripeFact(record.payload as unknown as Parameters<typeof stripeFact>[0]);
     const ctx = this.ctx;
     switch (fact.kind) {
       case 'CheckoutCompleted':

@@ -68,8 +68,8 @@ describe('compose.yaml', () => {
   it('keeps secrets in env files outside git, not in compose.yaml', () => {
     const inline = RECOUP.map((name) => Object.keys((compose.services[name]!.environment ?? {}) as Record<string, string>)).flat();
     expect(inline.filter((key) => /SECRET|TOKEN|PASSWORD|API_KEYS|DATABASE_URL/.test(key))).toEqual([]);
-    expect(read('.gitignore')).toMatch(/^deploy\/\*\.env$/m);
-    expect(read('.dockerignore')).toMatch(/^deploy\/secrets\.env$/m);
+    expect(read('.gitignore')).toMatch(/^docs\/deploy\/\*\.env$/m);
+    expect(read('.dockerignore')).toMatch(/^docs\/deploy\/secrets\.env$/m);
   });
 
   it('migrates once before the instances start', () => {
@@ -77,10 +77,10 @@ describe('compose.yaml', () => {
     for (const name of RECOUP) expect(compose.services[name]!.depends_on?.migrate).toEqual({ condition: 'service_completed_successfully' });
   });
 
-  it('puts both instances behind one nginx port, with the config kept in deploy/', () => {
-    const nginx = read('deploy/nginx.conf');
+  it('puts both instances behind one nginx port, with the config kept in docs/deploy/', () => {
+    const nginx = read('docs/deploy/nginx.conf');
     for (const name of RECOUP) expect(nginx).toContain(`server ${name}:4000`);
-    expect(compose.services.proxy).toMatchObject({ ports: ['8080:8080'], volumes: ['./deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro'] });
+    expect(compose.services.proxy).toMatchObject({ ports: ['8080:8080'], volumes: ['./docs/deploy/nginx.conf:/etc/nginx/conf.d/default.conf:ro'] });
   });
 });
 
