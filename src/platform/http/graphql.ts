@@ -52,6 +52,9 @@ export async function mountGraphql(deps: { schema: GraphQLSchema; services: Serv
     formatError,
     // Apollo's default adds stack traces outside production and test; clients never get one.
     includeStacktraceInErrorResponses: false,
+    // Apollo would stop itself on SIGTERM and raise the signal again (outside NODE_ENV=test), which
+    // main.ts's drain takes for a second signal and exits 1; the drain stops Apollo through app.stop().
+    stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
