@@ -36,7 +36,7 @@ import { DeliveryAdmin } from '../delivery/delivery-admin.service';
 import { RecoveryStatsFeed, RecoveryStatsService } from '../delivery/recovery-stats.service';
 import { RecoverySweep } from '../delivery/recovery-sweep';
 import { recoverySweepJob } from '../delivery/recovery-sweep.job';
-import { deliverWhenPaid } from '../delivery/delivery-triggers';
+import { deliverWhenPaid, deliverWhenPaidMany } from '../delivery/delivery-triggers';
 import { TelegramClient } from '../integrations/telegram/telegram.client';
 import { CheckoutAdvice } from '../payments/checkout-advice.service';
 import { staleCleanupJob } from '../payments/cleanup.job';
@@ -121,7 +121,7 @@ export function createServices(infra: Infrastructure): Services {
   const staleCleanup = new StaleCleanup(db, pending, latePayments, alerts, { batchSize: config.payments.cleanupBatchSize, largeThreshold: config.payments.largeCleanupThreshold }, logger.child({ component: 'cleanup' }));
   const checkoutAdvice = new CheckoutAdvice(pending, catalog, scheduler);
   scheduler.define(staleCleanupJob(staleCleanup, config.payments.cleanupCron));
-  const intake = new WebhookIntake(db, logger.child({ component: 'inbox' }), { maxAttempts: config.jobs.gatewayEventMaxAttempts, leaseMs: config.jobs.inboxLeaseMs, batchSize: config.jobs.inboxBatchSize, backoff: queueBackoff(config.queues.inbox, config.queues) }, {
+  const intake = new WebhookIntake(db, logger.child({ component: 'inbox' }), { maxAttempts: config.jobs.gatewayEventMaxAttempts, leaseMs: config.jobs.inboxLeaseMs, batchSize: config.jobs.inboxBatchSize, batchApply: config.jobs.inboxBatchApply, backoff: queueBackoff(config.queues.inbox, config.queues) }, {
     onOutcome: (gateway, outcome) => metrics.webhookEvents.inc({ gateway, outcome }),
     onGaveUp: async (tx, event) => {
       await alerts.raise(tx, {
@@ -141,6 +141,7 @@ export function createServices(infra: Infrastructure): Services {
   const payouts = new PayoutService(alerts);
   const stripeEvents = new StripeEventHandler(gateway, paymentSync, alerts, payouts);
   intake.register('stripe', (tx, event) => stripeEvents.apply(tx, event));
+  intake.registerBatch('stripe', (tx, events) => stripeEvents.applyBatch(tx, events));
   const telegram = new TelegramClient({ apiUrl: config.telegram.apiUrl, botToken: config.telegram.botToken, timeoutMs: config.delivery.telegramTimeoutMs });
   const health = new HealthService({ config, db, scheduler, gateway, pubsub, telegram });
 
@@ -155,6 +156,8 @@ export function createServices(infra: Infrastructure): Services {
   // payment to be refunded is marked first (so it gets neither access nor links), then access
   // starts or ends with the money, then invite links become owed, or are called back.
   for (const listener of [latePayments.onTransition, subscriptions.onTransition, deliverWhenPaid(delivery, dispatcher)]) transitions.onTransition(listener);
+  // The same for a batch of plain successes (PENDING -> SUCCEEDED, set-based): a late payment is never one.
+  for (const listener of [subscriptions.onPaidMany, deliverWhenPaidMany(delivery, dispatcher)]) transitions.onPaidMany(listener);
   scheduler.define(recoverySweepJob(recoverySweep, config.delivery.sweepEvery));
   const deliveryAdmin = new DeliveryAdmin(db, delivery, dispatcher, recoverySweep, config.delivery.concurrency, logger.child({ component: 'delivery-admin' }));
   const recoveryStats = new RecoveryStatsService(db);

@@ -26,3 +26,21 @@ export function recordAudit(tx: Tx, actor: Actor, record: AuditRecord): AuditEnt
   tx.em.persist(entry);
   return entry;
 }
+
+/**
+ * Appends many audit entries in one statement, inside the caller's transaction (the inbox's batch
+ * path writes the same entries recordAudit would, for a whole batch at once).
+ */
+export async function recordAuditMany(tx: Tx, actor: Actor, records: AuditRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  const now = tx.clock.now();
+  // created_at/updated_at from the wall clock, `at` from the app's clock: as the entity does.
+  const written = new Date();
+  const rows = records.map((r) => ({ action: r.action, subject_type: r.subjectType, subject_id: r.subjectId, before: r.before ?? null, after: r.after ?? null, note: r.note ?? null }));
+  await tx.em.execute(
+    `insert into audit_entries (id, created_at, updated_at, actor, request_id, action, subject_type, subject_id, before, after, note, at)
+     select gen_random_uuid(), ?, ?, ?, ?, e.j->>'action', e.j->>'subject_type', e.j->>'subject_id', nullif(e.j->'before', 'null'::jsonb), nullif(e.j->'after', 'null'::jsonb), e.j->>'note', ?
+       from jsonb_array_elements(?::jsonb) with ordinality as e(j, n) order by e.n`,
+    [written, written, actor.id, actor.requestId ?? null, now, JSON.stringify(rows)],
+  );
+}

@@ -1,7 +1,7 @@
 import { CaptureMode } from '../catalog/plan.entity';
 import { PaymentKind } from '../payments/payment-kind';
 import { PaymentStatus } from '../payments/payment-status';
-import type { TransitionListener } from '../payments/payment-transitions.service';
+import type { PaidManyListener, TransitionListener } from '../payments/payment-transitions.service';
 import type { DeliveryDispatcher } from './delivery-dispatcher';
 import type { DeliveryService } from './delivery.service';
 
@@ -24,5 +24,17 @@ export function deliverWhenPaid(delivery: DeliveryService, dispatcher: DeliveryD
     if (to === PaymentStatus.REFUNDED || to === PaymentStatus.DISPUTED || to === PaymentStatus.CANCELLED) {
       await delivery.revokeAccess(tx, payment, `payment ${to.toLowerCase()}`);
     }
+  };
+}
+
+/**
+ * The batch form of deliverWhenPaid for PENDING -> SUCCEEDED (PaymentTransitions.succeedMany):
+ * every paid payment owes a delivery (one statement), each dispatched after commit, under its
+ * payment's id (so the inbox runs it in the span of the event that paid it).
+ */
+export function deliverWhenPaidMany(delivery: DeliveryService, dispatcher: DeliveryDispatcher): PaidManyListener {
+  return async (tx, paid) => {
+    const owed = paid.filter((p) => !p.refundRequestedAt && p.kind !== PaymentKind.RENEWAL);
+    for (const id of await delivery.markDueMany(tx, owed)) tx.afterCommit(() => dispatcher.dispatch(id), id);
   };
 }

@@ -89,6 +89,25 @@ export class DeliveryService {
   }
 
   /**
+   * markDue for a batch of payments just paid (PaymentTransitions.succeedMany), in one statement.
+   * Returns the ids that now owe a delivery (not those that had one already).
+   */
+  async markDueMany(tx: Tx, payments: Array<{ id: string; customerId: string; paidAt: Date | null }>): Promise<string[]> {
+    if (payments.length === 0) return [];
+    const now = tx.clock.now();
+    const due = new Date(now.getTime() + this.settings.graceMs);
+    const rows: DeliveryRow[] = await tx.em.execute(
+      `insert into deliveries as d (payment_id, status, attempts, next_attempt_at, paid_at, created_at, updated_at)
+       select v.id, 'PENDING', 0, ?, coalesce(v.paid_at, ?), ?, ? from jsonb_to_recordset(?::jsonb) as v(id uuid, paid_at timestamptz)
+       on conflict (payment_id) do nothing returning d.payment_id, d.status, d.attempts, d.failure_reason, d.next_attempt_at, d.recovered, d.access_revoked_at`,
+      [due, now, now, now, JSON.stringify(payments.map((p) => ({ id: p.id, paid_at: p.paidAt })))],
+    );
+    const customerOf = new Map(payments.map((p) => [p.id, p.customerId]));
+    for (const row of rows) this.publishChange(tx, customerOf.get(row.payment_id)!, row, null);
+    return rows.map((row) => row.payment_id);
+  }
+
+  /**
    * The payment stopped granting access (refunded, cancelled). A delivered payment stays DELIVERED
    * and records the revocation; one not yet delivered owes nothing (an attempt under way records
    * what really happened: see recordOutcomeRow).

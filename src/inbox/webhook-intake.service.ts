@@ -4,7 +4,7 @@ import type { SpanContext } from '@opentelemetry/api';
 import type { Database, Tx } from '../platform/database/transaction';
 import type { Logger } from '../platform/observability/logger';
 import { safeErrorMessage } from '../platform/observability/safe-error';
-import { activeSpanContext, inSpan, markFailed } from '../platform/observability/spans';
+import { activeSpanContext, inSpan, markFailed, PAYMENT_ID } from '../platform/observability/spans';
 import { LeaseQueue } from '../platform/jobs/lease-queue';
 import type { BackoffPolicy } from '../platform/shared/backoff';
 import { GatewayEvent } from './gateway-event.entity';
@@ -19,6 +19,13 @@ export interface IncomingEvent {
 
 /** Applies one stored event inside its applying transaction and says what it did. */
 export type EventApplier = (tx: Tx, event: GatewayEvent) => Promise<string>;
+
+/**
+ * Applies what it can of a claimed batch in one transaction, keyed by event row id: the outcome,
+ * and the subject (a payment id) whose after-commit work belongs to that event. The events it
+ * leaves out are applied one by one after it commits, in the order received.
+ */
+export type BatchApplier = (tx: Tx, events: GatewayEvent[]) => Promise<Map<string, { outcome: string; subject?: string }>>;
 
 /**
  * What storing an event did. `stored`: new, queued to be applied. `duplicate`: we had it already.
@@ -49,6 +56,8 @@ export interface IntakeSettings {
   batchSize: number;
   /** Between failed attempts (INBOX_BACKOFF_*, QUEUE_JITTER_PERCENT). */
   backoff: BackoffPolicy;
+  /** Offer each claimed batch to its gateway's BatchApplier first (INBOX_BATCH_APPLY). */
+  batchApply?: boolean;
 }
 
 /** The NOTIFY channel on which an instance that stored an event wakes the others. */
@@ -93,6 +102,7 @@ const STORE_REFUSED = store('*', false);
  */
 export class WebhookIntake {
   private readonly appliers = new Map<string, EventApplier>();
+  private readonly batchAppliers = new Map<string, BatchApplier>();
   /**
    * Tracing on: the span context that stored each event not applied yet, so applying it continues
    * the webhook's trace. In memory only: an event applied by the sweep, another instance or after
@@ -126,6 +136,11 @@ export class WebhookIntake {
 
   register(gateway: string, applier: EventApplier): void {
     this.appliers.set(gateway, applier);
+  }
+
+  /** The gateway's hot path for a whole claimed batch (see BatchApplier); register() still applies the rest. */
+  registerBatch(gateway: string, applier: BatchApplier): void {
+    this.batchAppliers.set(gateway, applier);
   }
 
   /** Stores the event (committed when this resolves) and wakes the applier. Throws when it could not be stored. */
@@ -178,9 +193,11 @@ export class WebhookIntake {
    */
   async retryDue(limit: number): Promise<{ retried: number; succeeded: number; failed: number }> {
     const due = await this.claim(limit);
-    let succeeded = 0;
+    const batched = await this.applyBatches(due);
+    let succeeded = batched.size;
     let failed = 0;
     for (const row of due) {
+      if (batched.has(row.id)) continue;
       const result = await this.applyClaimed(row);
       if (result.error) failed++;
       else if (result.outcome !== null) succeeded++;
@@ -220,9 +237,10 @@ export class WebhookIntake {
           if (this.stopped) return;
           const claimed = await this.claim(this.settings.batchSize);
           if (claimed.length === 0) break;
+          const batched = await this.applyBatches(claimed);
           for (const row of claimed) {
             if (this.stopped) return; // what is left is claimed: its lease runs out and the sweep takes it
-            await this.applyClaimed(row);
+            if (!batched.has(row.id)) await this.applyClaimed(row);
           }
         }
       } while (this.wakeAgain);
@@ -267,6 +285,70 @@ export class WebhookIntake {
     const claimed = await this.queue.claim(this.db.fork(), { now: this.db.clock.now(), limit, where, params });
     // RETURNING does not keep the claim's order: applied in the order received.
     return claimed.sort((a, b) => new Date(a.received_at).getTime() - new Date(b.received_at).getTime());
+  }
+
+  /**
+   * Offers the claimed events to their gateway's BatchApplier, one transaction per gateway, and
+   * answers the ids it applied (with their processedAt, in the same transaction). When the batch
+   * fails nothing of it is kept and every event is applied one by one, which records each failure
+   * on its own event: one bad event never holds up the others.
+   */
+  private async applyBatches(claimed: Claimed[]): Promise<Set<string>> {
+    const done = new Set<string>();
+    if (!this.settings.batchApply || this.stopped) return done;
+    for (const [gateway, applier] of this.batchAppliers) {
+      const rows = claimed.filter((row) => row.gateway === gateway);
+      if (rows.length === 0) continue;
+      try {
+        for (const id of await this.applyBatch(applier, rows)) done.add(id);
+      } catch (error) {
+        this.logger.warn({ err: error, gateway, events: rows.length }, 'inbox batch failed; applying its events one by one');
+      }
+    }
+    return done;
+  }
+
+  private async applyBatch(applier: BatchApplier, rows: Claimed[]): Promise<string[]> {
+    const bySubject = new Map<string, Claimed>();
+    const applied = await this.db.transaction(
+      async (tx) => {
+        // As applyClaimedNow: the rows are ours, but one may have been applied meanwhile by a worker whose lease had run out.
+        const open: Array<{ id: string }> = await tx.em.execute(`select id from gateway_events where id = any(?::uuid[]) and processed_at is null order by id for update`, [`{${rows.map((r) => r.id).join(',')}}`]);
+        const openIds = new Set(open.map((r) => r.id));
+        const events = rows.filter((r) => openIds.has(r.id)).map(eventOf);
+        const outcomes = events.length > 0 ? await applier(tx, events) : new Map<string, { outcome: string; subject?: string }>();
+        const now = tx.clock.now();
+        const written = [...outcomes].map(([id, { outcome }]) => ({ id, outcome: outcome.slice(0, 500) }));
+        if (written.length > 0) {
+          await tx.em.execute(
+            `update gateway_events g set processed_at = ?, outcome = v.outcome, last_error = null, next_attempt_at = null, updated_at = ?
+               from jsonb_to_recordset(?::jsonb) as v(id uuid, outcome text) where g.id = v.id`,
+            [now, now, JSON.stringify(written)],
+          );
+        }
+        for (const event of events) {
+          const result = outcomes.get(event.id);
+          if (!result) continue;
+          const row = rows.find((r) => r.id === event.id)!;
+          if (result.subject) bySubject.set(result.subject, row);
+          if (event.lastError !== null) await this.hooks.onRecovered?.(tx, Object.assign(event, { processedAt: now, outcome: result.outcome, lastError: null, nextAttemptAt: null }));
+        }
+        return [...outcomes.keys()];
+      },
+      // A payment's after-commit work (its delivery) runs in the span of the event that paid it, as on the one-by-one path.
+      { aroundAfterCommit: (subject, run) => (subject && bySubject.has(subject) ? this.inApplySpan(bySubject.get(subject)!, subject, run) : run()) },
+    );
+    for (const id of applied) {
+      const row = rows.find((r) => r.id === id)!;
+      this.origins.delete(originKey(row.gateway, row.event_id));
+      this.hooks.onOutcome?.(row.gateway, 'processed');
+    }
+    return applied;
+  }
+
+  private inApplySpan(row: Claimed, paymentId: string, run: () => Promise<void>): Promise<void> {
+    const attributes = { 'recoup.gateway': row.gateway, 'recoup.event_id': row.event_id, 'recoup.event_type': row.type, 'recoup.attempt': row.attempts, 'recoup.batch': true, [PAYMENT_ID]: paymentId };
+    return inSpan('inbox.apply', attributes, run, this.origins.get(originKey(row.gateway, row.event_id)));
   }
 
   /** Applies one claimed event with its processedAt in one transaction; a failure is recorded, not thrown. */

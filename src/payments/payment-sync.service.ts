@@ -5,7 +5,7 @@ import { isAppError } from '../platform/shared/errors';
 import { isUuid } from '../platform/shared/ids';
 import { Payment } from './payment.entity';
 import { PaymentStatus } from './payment-status';
-import type { PaymentTransitions, TransitionOptions } from './payment-transitions.service';
+import type { PaymentRow, PaymentTransitions, SucceedItem, TransitionOptions } from './payment-transitions.service';
 
 /** Stripe's PaymentIntent status in our terms; null while the payment is still in flight. */
 export function statusForIntent(intent: GatewayPaymentIntent): PaymentStatus | null {
@@ -90,6 +90,11 @@ export class PaymentSync {
     if (payment.status === PaymentStatus.DISPUTED || payment.status === PaymentStatus.REFUNDED) return `no change: already ${payment.status}`;
     payment.disputedAt ??= tx.clock.now();
     return `dispute noted: applied once the payment succeeds (it is ${payment.status})`;
+  }
+
+  /** Many plain successes at once (the inbox's batch path): see PaymentTransitions.succeedMany. */
+  succeedMany(tx: Tx, actor: Actor, items: SucceedItem[]): Promise<PaymentRow[]> {
+    return this.transitions.succeedMany(tx, actor, items);
   }
 
   /** A refused transition from a gateway event is recorded, not retried: redelivery cannot change it. */

@@ -12,6 +12,7 @@ import { checkoutCompleted, checkoutExpired } from './stripe-apply/checkout';
 import { intentChanged, intentSucceeded } from './stripe-apply/intent';
 import { chargeRefunded, disputeCreated } from './stripe-apply/charge';
 import { annotateSpan, PAYMENT_ID } from '../platform/observability/spans';
+import { applyPaidBatch, type BatchApplied } from './stripe-apply/paid-batch';
 
 /** Records payouts and raises payout.failed (HIGH) and payout.canceled (MEDIUM) alerts. */
 export interface PayoutEvents {
@@ -74,6 +75,14 @@ export class StripeEventHandler {
       case 'Ignored':
         return `ignored: ${fact.reason}`;
     }
+  }
+
+  /**
+   * A claimed batch in one transaction: the plain successes and ignored types set-based, the rest
+   * left to apply() one by one (src/payments/stripe-apply/paid-batch.ts). Keyed by the event row's id.
+   */
+  applyBatch(tx: Tx, records: GatewayEvent[]): Promise<Map<string, BatchApplied>> {
+    return applyPaidBatch(this.ctx, tx, records);
   }
 
   /**

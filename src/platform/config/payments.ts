@@ -30,6 +30,8 @@ export interface JobsConfig {
   inboxLeaseMs: number;
   /** Inbox events claimed per round trip. */
   inboxBatchSize: number;
+  /** Apply a claimed batch's plain successes and ignored types in one set-based transaction (off: every event on its own). */
+  inboxBatchApply: boolean;
 }
 
 export interface PaymentsConfig {
@@ -84,6 +86,7 @@ export function jobsConfig(r: Reader): JobsConfig {
     gatewayEventMaxAttempts: r.int('GATEWAY_EVENT_MAX_ATTEMPTS', 10, 1, 100),
     inboxLeaseMs: r.int('INBOX_LEASE_MS', 60_000, 1_000, 600_000),
     inboxBatchSize: r.int('INBOX_BATCH_SIZE', 50, 1, 1_000),
+    inboxBatchApply: r.bool('INBOX_BATCH_APPLY', true),
   };
 }
 

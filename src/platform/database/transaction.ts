@@ -20,7 +20,7 @@ export const systemActor = (component: string): Actor => ({ id: `system:${compon
  * a subscriber must never see a change that was rolled back).
  */
 export class Tx {
-  private readonly afterCommitHooks: Array<() => void | Promise<void>> = [];
+  private readonly afterCommitHooks: Array<{ hook: () => void | Promise<void>; subject?: string }> = [];
   /** `Entity:id` of rows this transaction has locked FOR UPDATE (see holdsLock). */
   private readonly lockedRows = new Set<string>();
   constructor(
@@ -29,12 +29,17 @@ export class Tx {
     readonly clock: Clock,
   ) {}
 
-  publish(topic: string, payload: unknown): void {
-    this.afterCommit(() => this.publisher.publish(topic, payload));
+  /** `subject`: see afterCommit. */
+  publish(topic: string, payload: unknown, subject?: string): void {
+    this.afterCommit(() => this.publisher.publish(topic, payload), subject);
   }
 
-  afterCommit(hook: () => void | Promise<void>): void {
-    this.afterCommitHooks.push(hook);
+  /**
+   * Runs `hook` once the transaction has committed. `subject` (a payment id, say) names what the
+   * hook is about, for a transaction that changes many at once: see TransactionOptions.aroundAfterCommit.
+   */
+  afterCommit(hook: () => void | Promise<void>, subject?: string): void {
+    this.afterCommitHooks.push({ hook, subject });
   }
 
   /** Records that this transaction locked the row FOR UPDATE; the lock lasts until it ends. */
@@ -51,16 +56,27 @@ export class Tx {
   }
 
   /** @internal */
-  async runAfterCommit(logger: Logger): Promise<void> {
-    for (const hook of this.afterCommitHooks) {
+  async runAfterCommit(logger: Logger, around: TransactionOptions['aroundAfterCommit'] = (_subject, run) => run()): Promise<void> {
+    for (const { hook, subject } of this.afterCommitHooks) {
       try {
-        await hook();
+        await around(subject, async () => {
+          await hook();
+        });
       } catch (error) {
         // The commit stands; the database is the source of truth and sweeps repair what a hook missed.
         logger.error({ err: error }, 'after-commit hook failed');
       }
     }
   }
+}
+
+export interface TransactionOptions {
+  /**
+   * Wraps each after-commit hook, told the hook's subject (undefined when it named none): e.g. the
+   * inbox, applying a batch of events in one transaction, runs each payment's hooks in the span of
+   * the event that paid it.
+   */
+  aroundAfterCommit?: (subject: string | undefined, run: () => Promise<void>) => Promise<void>;
 }
 
 export class Database {
@@ -76,14 +92,14 @@ export class Database {
     return this.rootEm.fork();
   }
 
-  async transaction<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+  async transaction<T>(work: (tx: Tx) => Promise<T>, options: TransactionOptions = {}): Promise<T> {
     const em = this.rootEm.fork();
     let tx: Tx | undefined;
     const result = await em.transactional(async (tem) => {
       tx = new Tx(tem as EntityManager, this.publisher, this.clock);
       return work(tx);
     });
-    await tx!.runAfterCommit(this.logger);
+    await tx!.runAfterCommit(this.logger, options.aroundAfterCommit);
     return result;
   }
 }
