@@ -1,8 +1,23 @@
-import type { Channel } from '../catalog/channel.entity';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Database, Tx } from '../platform/database/transaction';
-import type { Payment } from '../payments/payment.entity';
+import { newId } from '../platform/shared/ids';
 import type { TelegramClient } from '../integrations/telegram/telegram.client';
-import { InviteLink } from './invite-link.entity';
+
+/** The channel a link is for. */
+export interface LinkChannel {
+  id: string;
+  telegramChatId: string;
+  requiresApproval: boolean;
+}
+
+/** A live link already stored for the payment. */
+export interface StoredLinkRow {
+  id: string;
+  channelId: string;
+  url: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+}
 
 /** A stored link this close to expiry is replaced rather than sent. */
 const REUSE_MARGIN_MS = 10 * 60_000;
@@ -19,25 +34,28 @@ export class InviteLinkService {
     private readonly ttlHours: number,
   ) {}
 
-  async ensureLinks(payment: Payment, channels: Channel[]): Promise<Array<{ link: InviteLink; channel: Channel }>> {
+  /**
+   * The payment's link for each channel: a stored one while it is unused and not about to expire,
+   * else a new one from Telegram, stored at once (replacing the old one). `stored`: the payment's
+   * live links, as the attempt read them.
+   */
+  async ensureLinksFor<C extends LinkChannel>(paymentId: string, channels: C[], stored: StoredLinkRow[]): Promise<Array<{ url: string; expiresAt: Date; channel: C }>> {
     const now = this.db.clock.now();
-    const em = this.db.fork();
-    const stored = await em.find(InviteLink, { payment: payment.id, revokedAt: null });
-    const result: Array<{ link: InviteLink; channel: Channel }> = [];
+    const result: Array<{ url: string; expiresAt: Date; channel: C }> = [];
     for (const channel of channels) {
-      const existing = stored.find((l) => l.channel.id === channel.id);
+      const existing = stored.find((l) => l.channelId === channel.id);
       if (existing && !existing.usedAt && existing.expiresAt.getTime() - now.getTime() > REUSE_MARGIN_MS) {
-        result.push({ link: existing, channel });
+        result.push({ url: existing.url, expiresAt: existing.expiresAt, channel });
         continue;
       }
-      result.push({ link: await this.mint(payment, channel, existing ?? null), channel });
+      result.push({ ...(await this.mint(paymentId, channel, existing?.id ?? null)), channel });
     }
     return result;
   }
 
-  private async mint(payment: Payment, channel: Channel, replaces: InviteLink | null): Promise<InviteLink> {
+  private async mint(paymentId: string, channel: LinkChannel, replaces: string | null): Promise<{ url: string; expiresAt: Date }> {
     const expiresAt = new Date(this.db.clock.now().getTime() + this.ttlHours * 3_600_000);
-    const name = `recoup ${payment.id.slice(0, 8)}`;
+    const name = `recoup ${paymentId.slice(0, 8)}`;
     const created = await this.telegram.createChatInviteLink({
       chatId: channel.telegramChatId,
       name,
@@ -45,25 +63,22 @@ export class InviteLinkService {
       memberLimit: 1,
       createsJoinRequest: channel.requiresApproval,
     });
-    return this.db.transaction(async (tx) => {
-      if (replaces) {
-        const old = await tx.em.findOneOrFail(InviteLink, replaces.id);
-        old.revokedAt = tx.clock.now();
+    const insert = (em: Pick<EntityManager, 'execute'>, written: Date) =>
+      em.execute(
+        `insert into invite_links (id, created_at, updated_at, payment_id, channel_id, telegram_invite_link, name, member_limit, creates_join_request, expires_at, is_test)
+         values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false)`,
+        [newId(), written, written, paymentId, channel.id, created.invite_link, name, channel.requiresApproval ? 0 : 1, channel.requiresApproval, expiresAt],
+      );
+    // Stored the moment Telegram returned it, in one statement (the usual case: no link yet).
+    if (!replaces) await insert(this.db.fork(), new Date());
+    else {
+      await this.db.transaction(async (tx) => {
         // The live-link unique index needs the old row revoked before the new one is inserted.
-        await tx.em.flush();
-      }
-      const link = tx.em.create(InviteLink, {
-        payment: payment.id,
-        channel: channel.id,
-        telegramInviteLink: created.invite_link,
-        name,
-        memberLimit: channel.requiresApproval ? 0 : 1,
-        createsJoinRequest: channel.requiresApproval,
-        expiresAt,
+        await tx.em.execute(`update invite_links set revoked_at = ?, updated_at = ? where id = ?`, [tx.clock.now(), new Date(), replaces]);
+        await insert(tx.em, new Date());
       });
-      tx.em.persist(link);
-      return link;
-    });
+    }
+    return { url: created.invite_link, expiresAt };
   }
 }
 

@@ -88,19 +88,22 @@ export interface OutcomeWrite {
  * while the attempt ran (a refund) turns any outcome but a delivery into FAILED: nothing more is
  * owed. A delivery stays DELIVERED, with the revocation beside it.
  */
-export async function recordOutcomeRow(em: EntityManager, paymentId: string, leaseUntil: Date, now: Date, w: OutcomeWrite): Promise<DeliveryRow | null> {
+export async function recordOutcomeRow(em: EntityManager, paymentId: string, leaseUntil: Date, now: Date, w: OutcomeWrite, options: { lockPayment?: boolean } = {}): Promise<DeliveryRow | null> {
   const cancelled = `d.access_revoked_at is not null and v.status <> 'DELIVERED'`;
+  // lockPayment: first wait for the payment's row lock (FOR SHARE), in the same statement; an
+  // event still being applied to the payment commits first, and the UPDATE then sees what it wrote.
+  const lock = options.lockPayment ? `, locked as (select id from payments where id = ? for share)` : '';
   const rows: DeliveryRow[] = await em.execute(
-    `with v (status, next_at, reason, delivered_at, recovered) as (values (?::text, ?::timestamptz, ?::text, ?::timestamptz, ?::boolean))
+    `with v (status, next_at, reason, delivered_at, recovered) as (values (?::text, ?::timestamptz, ?::text, ?::timestamptz, ?::boolean))${lock}
      update deliveries d set
         status = case when ${cancelled} then 'FAILED' else v.status end,
         next_attempt_at = case when ${cancelled} then null else v.next_at end,
         failure_reason = case when ${cancelled} then d.access_revoked_reason || ' before delivery' else v.reason end,
         delivered_at = coalesce(v.delivered_at, d.delivered_at), recovered = case when v.status = 'DELIVERED' then v.recovered else d.recovered end,
         attempts = d.attempts + 1, last_attempt_at = ?, updated_at = ?
-       from v where d.payment_id = ? and d.status = 'IN_PROGRESS' and d.next_attempt_at = ?
+       from v${options.lockPayment ? ', locked' : ''} where d.payment_id = ?${options.lockPayment ? ' and locked.id = d.payment_id' : ''} and d.status = 'IN_PROGRESS' and d.next_attempt_at = ?
      ${RETURNING}`,
-    [w.status, w.nextAttemptAt, w.reason, w.deliveredAt, w.recovered, now, now, paymentId, leaseUntil],
+    [w.status, w.nextAttemptAt, w.reason, w.deliveredAt, w.recovered, ...(options.lockPayment ? [paymentId] : []), now, now, paymentId, leaseUntil],
   );
   return rows[0] ?? null;
 }
@@ -149,4 +152,83 @@ export async function nextDueAt(em: EntityManager, paidBefore: Date): Promise<Da
 export async function readRow(em: EntityManager, paymentId: string): Promise<DeliveryRow | null> {
   const rows: DeliveryRow[] = await em.execute(`select ${RETURNING.slice('returning '.length)} from deliveries d where d.payment_id = ?`, [paymentId]);
   return rows[0] ?? null;
+}
+
+/** A channel of the payment's bundle, as an attempt needs it. */
+export interface AttemptChannel {
+  id: string;
+  telegramChatId: string;
+  title: string;
+  requiresApproval: boolean;
+}
+
+/** A live (not revoked) invite link already stored for the payment. */
+export interface StoredLink {
+  id: string;
+  channelId: string;
+  url: string;
+  expiresAt: Date;
+  usedAt: Date | null;
+}
+
+interface AttemptColumns {
+  id: string;
+  customer_id: string;
+  paid_at: Date;
+  attempts: number | null;
+  access_revoked_at: Date | null;
+  telegram_user_id: string | null;
+  plan_name: string;
+  duration_days: number;
+  channels: AttemptChannel[];
+  /** json_agg: the times are strings. */
+  links: Array<Omit<StoredLink, 'expiresAt' | 'usedAt'> & { expiresAt: string; usedAt: string | null }>;
+}
+
+/** Everything one delivery attempt reads, in one statement. */
+export interface AttemptRead {
+  paymentId: string;
+  customerId: string;
+  /** When the payment was paid (or, failing that, created): the access period runs from it. */
+  paidAt: Date;
+  attempts: number;
+  accessRevokedAt: Date | null;
+  telegramUserId: string | null;
+  planName: string;
+  durationDays: number;
+  channels: AttemptChannel[];
+  links: StoredLink[];
+}
+
+/**
+ * The payment, its delivery row, customer, plan, bundle channels (by title) and live invite links
+ * of one attempt: one round trip instead of one per entity. Null when the payment does not exist.
+ */
+export async function readAttempt(em: EntityManager, paymentId: string): Promise<AttemptRead | null> {
+  const rows: AttemptColumns[] = await em.execute(
+    `select p.id, p.customer_id, coalesce(p.paid_at, p.succeeded_at, p.created_at) as paid_at, d.attempts, d.access_revoked_at,
+            c.telegram_user_id, pl.name as plan_name, pl.duration_days,
+            coalesce((select json_agg(json_build_object('id', ch.id, 'telegramChatId', ch.telegram_chat_id, 'title', ch.title, 'requiresApproval', ch.requires_approval) order by ch.title, ch.id)
+                        from bundle_channels bc join channels ch on ch.id = bc.channel_id where bc.bundle_id = p.bundle_id), '[]'::json) as channels,
+            coalesce((select json_agg(json_build_object('id', l.id, 'channelId', l.channel_id, 'url', l.telegram_invite_link, 'expiresAt', l.expires_at, 'usedAt', l.used_at))
+                        from invite_links l where l.payment_id = p.id and l.revoked_at is null), '[]'::json) as links
+       from payments p join customers c on c.id = p.customer_id join plans pl on pl.id = p.plan_id
+       left join deliveries d on d.payment_id = p.id
+      where p.id = ?`,
+    [paymentId],
+  );
+  const r = rows[0];
+  if (!r) return null;
+  return {
+    paymentId: r.id,
+    customerId: r.customer_id,
+    paidAt: new Date(r.paid_at),
+    attempts: r.attempts ?? 0,
+    accessRevokedAt: r.access_revoked_at,
+    telegramUserId: r.telegram_user_id,
+    planName: r.plan_name,
+    durationDays: r.duration_days,
+    channels: r.channels,
+    links: r.links.map((l) => ({ ...l, expiresAt: new Date(l.expiresAt), usedAt: l.usedAt ? new Date(l.usedAt) : null })),
+  };
 }

@@ -2,9 +2,7 @@ import type { InviteLinkService } from '../access/invite-link.service';
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import type { CatalogService } from '../catalog/catalog.service';
-import { Plan } from '../catalog/plan.entity';
 import type { Config } from '../platform/config';
-import { Customer } from '../customers/customer.entity';
 import type { Database, Publisher, Tx } from '../platform/database/transaction';
 import { Payment } from '../payments/payment.entity';
 import type { Delivery } from './delivery.entity';
@@ -17,7 +15,7 @@ import { TelegramError } from '../integrations/telegram/telegram.errors';
 import { formatDeliveryMessage } from './delivery-message';
 import { DeliveryStatus } from './delivery-status';
 import { inSpan, PAYMENT_ID } from '../platform/observability/spans';
-import { claimDueRows, claimDueSql, claimOneRow, confirmClaim, deliveryQueue, nextDueAt, readRow, recordOutcomeRow, revokeRow, wakeRows, type DeliveryRow, type OutcomeWrite } from './delivery-store';
+import { claimDueRows, claimDueSql, claimOneRow, confirmClaim, deliveryQueue, nextDueAt, readAttempt, readRow, recordOutcomeRow, revokeRow, wakeRows, type DeliveryRow, type OutcomeWrite } from './delivery-store';
 
 export type ClaimVia = 'dispatch' | 'sweep' | 'startup' | 'operator';
 
@@ -218,23 +216,21 @@ export class DeliveryService {
   }
 
   private async attemptNow(paymentId: string, via: ClaimVia, leaseUntil: Date): Promise<DeliveryOutcome> {
-    const em = this.db.fork();
-    const [payment, delivery] = await Promise.all([em.findOneOrFail(Payment, paymentId), readRow(em, paymentId)]);
-    const ctx: AttemptContext = { paymentId, customerId: payment.customer.id, attempts: delivery?.attempts ?? 0, via, lease: leaseUntil };
+    // One read for the payment, its delivery, customer, plan, channels and stored links.
+    const read = await readAttempt(this.db.fork(), paymentId);
+    if (!read) throw new Error(`payment ${paymentId} not found`);
+    const ctx: AttemptContext = { paymentId, customerId: read.customerId, attempts: read.attempts, via, lease: leaseUntil };
     const log = this.logger.child({ paymentId, via, attempt: ctx.attempts + 1 });
     // A refund came while the row waited (or its last worker died): nothing is owed now.
-    if (delivery?.access_revoked_at) return this.record(ctx, { kind: 'revoked' });
+    if (read.accessRevokedAt) return this.record(ctx, { kind: 'revoked' });
     try {
-      const [customer, plan] = await Promise.all([em.findOneOrFail(Customer, payment.customer.id), em.findOneOrFail(Plan, payment.plan.id)]);
-      const channels = await this.catalog.channelsOf(em, payment.bundle.id);
-      const links = await this.links.ensureLinks(payment, channels);
-      if (!customer.telegramUserId) return await this.record(ctx, { kind: 'awaiting', reason: 'customer has no Telegram account linked yet' });
-      const paidAt = payment.paidAt ?? payment.succeededAt ?? payment.createdAt;
+      const links = await this.links.ensureLinksFor(paymentId, read.channels, read.links);
+      if (!read.telegramUserId) return await this.record(ctx, { kind: 'awaiting', reason: 'customer has no Telegram account linked yet' });
       const text = formatDeliveryMessage({
-        planName: plan.name,
-        durationDays: plan.durationDays,
-        periodEnd: new Date(paidAt.getTime() + plan.durationDays * 86_400_000),
-        links: links.map(({ link, channel }) => ({ channelTitle: channel.title, url: link.telegramInviteLink, expiresAt: link.expiresAt })),
+        planName: read.planName,
+        durationDays: read.durationDays,
+        periodEnd: new Date(read.paidAt.getTime() + read.durationDays * 86_400_000),
+        links: links.map(({ url, expiresAt, channel }) => ({ channelTitle: channel.title, url, expiresAt })),
       });
       // The last moment to find that our claim ran out while the links were made, or that the
       // payment was refunded meanwhile: once sent, sent.
@@ -247,7 +243,7 @@ export class DeliveryService {
       if (held.revoked) return await this.record(ctx, { kind: 'revoked' });
       // Delivered when handed to Telegram: a refund landing while the answer is awaited comes after it.
       const sentAt = this.db.clock.now();
-      await this.telegram.sendMessage(customer.telegramUserId, text);
+      await this.telegram.sendMessage(read.telegramUserId, text);
       log.info({ channels: links.length }, 'delivered');
       return await this.record(ctx, { kind: 'delivered', at: sentAt });
     } catch (error) {
@@ -307,14 +303,14 @@ export class DeliveryService {
     const now = this.db.clock.now();
     const write = this.outcomeWrite(ctx, result, now);
     const alert = write.status === DeliveryStatus.FAILED && result.kind !== 'revoked';
-    if (!alert && write.status !== DeliveryStatus.DELIVERED) {
-      const row = await recordOutcomeRow(this.db.fork(), ctx.paymentId, ctx.lease, now, write);
+    if (!alert) {
+      // One statement; a delivery first waits for the payment's row lock within it.
+      const row = await recordOutcomeRow(this.db.fork(), ctx.paymentId, ctx.lease, now, write, { lockPayment: write.status === DeliveryStatus.DELIVERED });
       if (!row) return this.currentOutcome(ctx.paymentId);
       this.publishChange(null, ctx.customerId, row, DeliveryStatus.IN_PROGRESS);
       return this.outcomeOf(row);
     }
     return this.db.transaction(async (tx) => {
-      if (!alert) await tx.em.execute(`select 1 from payments where id = ? for share`, [ctx.paymentId]);
       const row = await recordOutcomeRow(tx.em, ctx.paymentId, ctx.lease, now, write);
       if (!row) return this.currentOutcome(ctx.paymentId);
       if (alert && !row.access_revoked_at) await this.raiseFailed(tx, ctx, row.failure_reason ?? '');
