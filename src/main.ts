@@ -26,7 +26,7 @@ async function startSandbox(config: Config, logger: Logger, closers: Closer[]): 
   );
   return {
     ...config,
-    stripe: { ...config.stripe, apiUrl: stripe.url, webhookSecret },
+    stripe: { ...config.stripe, apiUrl: stripe.url, webhookSecrets: [webhookSecret] },
     // The fake bot has no public URL to call back: Recoup long-polls it, as in local development.
     telegram: { ...config.telegram, apiUrl: telegram.url, updatesMode: 'polling' },
   };

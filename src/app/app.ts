@@ -74,7 +74,7 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
   metrics.reportOpenAlerts(() => services.alerts.openCountsBySeverity(services.db.fork()));
 
   const httpServer = createServer();
-  const app = createExpressApp(services, new StripeWebhookVerifier(stripe, config.stripe.webhookSecret));
+  const app = createExpressApp(services, new StripeWebhookVerifier(stripe, config.stripe.webhookSecrets));
   const schema = await buildAppSchema(RESOLVERS, pubsub);
   const authenticate = createAuthenticator(config.auth);
   const rateLimit = customerRateLimit(config.rateLimit, authenticate);

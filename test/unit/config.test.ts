@@ -122,6 +122,14 @@ describe('loadConfig', () => {
       expect(loadConfig({ STRIPE_SECRET_KEY: 'sk_test_0123456789', STRIPE_WEBHOOK_SECRET: 'whsec_x' }).sandbox).toBe(false);
     });
 
+    it('STRIPE_WEBHOOK_SECRET is a comma-separated list of secrets (for a rotation)', () => {
+      const env = { STRIPE_SECRET_KEY: 'sk_test_0123456789' };
+      expect(loadConfig({ ...env, STRIPE_WEBHOOK_SECRET: 'whsec_new, whsec_old' }).stripe.webhookSecrets).toEqual(['whsec_new', 'whsec_old']);
+      expect(loadConfig({ ...env, STRIPE_WEBHOOK_SECRET: 'whsec_only' }).stripe.webhookSecrets).toEqual(['whsec_only']);
+      expect(problem({ ...env, STRIPE_WEBHOOK_SECRET: ' , ' })).toBe('STRIPE_WEBHOOK_SECRET holds no secret');
+      expect(problem({ ...env, STRIPE_WEBHOOK_SECRET: 'whsec_a,whsec_a' })).toBe('STRIPE_WEBHOOK_SECRET lists the same secret twice');
+    });
+
     it('production refuses test-mode keys (sk_test_, rk_test_)', () => {
       expect(problem({ STRIPE_SECRET_KEY: 'sk_test_0123456789' }, PRODUCTION)).toBe(
         'STRIPE_SECRET_KEY is a test-mode key (sk_test_…) and NODE_ENV is production; use a live key, or set STRIPE_ALLOW_TEST_KEYS=true',

@@ -3,7 +3,11 @@ import type { Reader } from './reader';
 
 export interface StripeConfig {
   secretKey: string;
-  webhookSecret: string;
+  /**
+   * Webhook signing secrets, any of which verifies an event: during a rotation both the old and
+   * the new endpoint secret (STRIPE_WEBHOOK_SECRET=whsec_new,whsec_old).
+   */
+  webhookSecrets: string[];
   /** Base URL override (a fake Stripe in tests and sandbox mode). */
   apiUrl?: string;
   maxNetworkRetries: number;
@@ -50,7 +54,7 @@ export function stripeConfig(r: Reader, production: boolean, sandbox: boolean, p
   checkLiveKey(r, production, r.str('STRIPE_SECRET_KEY'));
   return {
     secretKey,
-    webhookSecret: r.required('STRIPE_WEBHOOK_SECRET', production || !sandbox, 'whsec_sandbox'),
+    webhookSecrets: webhookSecrets(r, r.required('STRIPE_WEBHOOK_SECRET', production || !sandbox, 'whsec_sandbox')),
     apiUrl: r.url('STRIPE_API_URL'),
     maxNetworkRetries: r.int('STRIPE_MAX_NETWORK_RETRIES', 2, 0, 10),
     timeoutMs: r.int('STRIPE_TIMEOUT_MS', 20000, 100, 120000),
@@ -98,4 +102,12 @@ export function paymentsConfig(r: Reader): PaymentsConfig {
     largeCleanupThreshold: r.int('LARGE_CLEANUP_THRESHOLD', 10, 1, 1_000_000),
     latePaymentPolicy: r.oneOf('LATE_PAYMENT_POLICY', ['honour', 'refund'] as const, 'honour'),
   };
+}
+
+/** STRIPE_WEBHOOK_SECRET as a comma-separated list (spaces around commas ignored); each must look like a secret. */
+function webhookSecrets(r: Reader, raw: string): string[] {
+  const secrets = raw.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (raw && secrets.length === 0) r.problems.push('STRIPE_WEBHOOK_SECRET holds no secret');
+  if (new Set(secrets).size !== secrets.length) r.problems.push('STRIPE_WEBHOOK_SECRET lists the same secret twice');
+  return secrets;
 }
