@@ -5,6 +5,8 @@ import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
 import type { Logger } from '../platform/observability/logger';
 import { Payment } from './payment.entity';
 import { PaymentStatus } from './payment-status';
+import { LATE_REFUND_REQUESTED } from './own-actions';
+import { recordAudit } from '../audit/audit.service';
 import type { PaymentSync } from './payment-sync.service';
 import type { TransitionListener } from './payment-transitions.service';
 
@@ -35,6 +37,8 @@ export class LatePayments {
     if (refund) {
       payment.refundRequestedAt = tx.clock.now();
       payment.refundReason = `late payment: arrived after the payment was ${from.toLowerCase()}`;
+      // Our record of the refund, before Stripe is asked: its charge.refunded echo raises no alert.
+      recordAudit(tx, actor, { action: LATE_REFUND_REQUESTED, subjectType: 'payment', subjectId: payment.id, before: { status: from }, after: { amountMinor: payment.amountMinor }, note: payment.refundReason });
       tx.afterCommit(async () => {
         await this.refundOwed(payment.id);
       });

@@ -116,7 +116,8 @@ export class ManualCapture {
   }
 
   private async claim(paymentId: string | null, limit = 1): Promise<string[]> {
-    const rows = await this.queue.claim(this.db.fork(), { now: this.db.clock.now(), limit, ...(paymentId ? { ids: [paymentId] } : {}) });
+    // A kick waits for the payment's lock: an event being applied to it (a late amount_capturable_updated, say) must not make it skip the capture.
+    const rows = await this.queue.claim(this.db.fork(), { now: this.db.clock.now(), limit, ...(paymentId ? { ids: [paymentId], waitForLock: true } : {}) });
     return rows.map((row) => row.id);
   }
 

@@ -10,6 +10,7 @@ import { Payment } from './payment.entity';
 import { PaymentError } from './payment.errors';
 import { PaymentOperationError } from './payment-operations.errors';
 import { PaymentStatus } from './payment-status';
+import { RELEASE_REQUESTED } from './own-actions';
 import type { PaymentSync } from './payment-sync.service';
 import type { PaymentTransitions } from './payment-transitions.service';
 
@@ -100,6 +101,13 @@ export class PaymentOperations {
     const ours = [PaymentStatus.AUTHORIZED, PaymentStatus.CANCELLED].includes(payment.status);
     if (!ours || !['requires_capture', 'canceled'].includes(intent.status)) throw PaymentOperationError.notReleasable(paymentId, payment.status, intent.status);
     const gateway = options.gateway ?? this.gateway;
+    // Our record of the action commits before Stripe is asked: its payment_intent.canceled echo,
+    // whenever it arrives, is then known to be ours and raises no alert (isOwnRelease).
+    if (intent.status !== 'canceled') {
+      await this.db.transaction(async (tx) => {
+        recordAudit(tx, actor, { action: RELEASE_REQUESTED, subjectType: 'payment', subjectId: paymentId, before: { status: payment.status }, after: { intentId: intent.id }, note: reason });
+      });
+    }
     const released = intent.status === 'canceled' ? intent : await gateway.cancelPaymentIntent(intent.id, `release:${paymentId}`);
     return this.db.transaction(async (tx) => {
       const locked = await this.transitions.lock(tx, paymentId);
@@ -130,3 +138,4 @@ export class PaymentOperations {
     recordAudit(tx, actor, { action, subjectType: 'payment', subjectId: payment.id, before, after: snapshot(payment), note });
   }
 }
+

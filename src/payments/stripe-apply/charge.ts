@@ -3,6 +3,7 @@ import type { Tx } from '../../platform/database/transaction';
 import { checkEventMoney, describeProblems } from '../event-money';
 import type { Payment } from '../payment.entity';
 import { actor, moneyAlert, raise, upper, type StripeApply } from './context';
+import { ownRefundedMinor } from '../own-actions';
 
 /**
  * A refund total the payment cannot hold (more than its amount, not a whole number, another
@@ -34,6 +35,8 @@ export async function chargeRefunded(ctx: StripeApply, tx: Tx, payment: Payment,
 
 async function applyRefund(ctx: StripeApply, tx: Tx, payment: Payment, fact: Refunded, money: { amount: number; refunded: number; currency: string }): Promise<string> {
   const outcome = await ctx.sync.recordRefund(tx, actor, payment, money.refunded, fact.eventType);
+  // A refund Recoup made itself (an operator's, a late payment's) is no news: its row was there first.
+  if (money.refunded <= (await ownRefundedMinor(tx.em, payment.id))) return outcome;
   const of = `${money.refunded} of ${money.amount} ${upper(money.currency)}`;
   await raise(ctx, tx, fact.kind, payment, `${of} refunded`, money.refunded < money.amount ? `Payment partly refunded: ${of}` : undefined);
   return outcome;

@@ -6,6 +6,7 @@ import { checkEventMoney, describeProblems, onlyMismatches, type MoneyCheck } fr
 import type { Payment } from '../payment.entity';
 import { PaymentStatus } from '../payment-status';
 import { statusForIntent } from '../payment-sync.service';
+import { isOwnRelease } from '../own-actions';
 import { actor, moneyAlert, raise, upper, type StripeApply } from './context';
 
 /** Re-read facts alert only when Stripe's current state agrees: a decline the customer has since paid past is no exception. */
@@ -23,14 +24,20 @@ export async function intentSucceeded(ctx: StripeApply, tx: Tx, payment: Payment
   return syncCheckedIntent(ctx, tx, payment, fresh, fact.eventType, said);
 }
 
+/**
+ * A cancellation Recoup made itself is no news: the payment was CANCELLED before its echo arrived,
+ * or (the echo came first) our record of asking Stripe to release it is there.
+ */
+async function ownCancellation(tx: Tx, payment: Payment, before: PaymentStatus): Promise<boolean> {
+  return before === PaymentStatus.CANCELLED || isOwnRelease(tx.em, payment.id);
+}
+
 /** A failure, cancel or authorization may be stale: Stripe's intent is applied instead of the snapshot. */
 export async function intentChanged(ctx: StripeApply, tx: Tx, payment: Payment, fact: IntentChanged): Promise<string> {
   const before = payment.status;
   const fresh = await ctx.gateway.retrievePaymentIntent(fact.intentId);
   const outcome = await syncCheckedIntent(ctx, tx, payment, fresh, fact.eventType);
-  // A cancellation Recoup made itself (a release, an expiry) was CANCELLED before its echo arrived: no news.
-  const ownCancellation = fact.kind === 'Canceled' && before === PaymentStatus.CANCELLED;
-  if (payment.status === ALERT_ONLY_WHEN[fact.kind] && !ownCancellation) {
+  if (payment.status === ALERT_ONLY_WHEN[fact.kind] && !(fact.kind === 'Canceled' && (await ownCancellation(tx, payment, before)))) {
     await raise(ctx, tx, fact.kind, payment, fresh.lastErrorMessage ?? fresh.lastErrorCode ?? fresh.status);
   }
   return outcome;

@@ -69,6 +69,12 @@ export interface ClaimOptions {
   /** Extra assignments for this claim, with their parameters (retry jobs: the lease token). */
   set?: string;
   setParams?: unknown[];
+  /**
+   * With `ids`: wait for a row another transaction holds instead of skipping it (a kick after a
+   * commit, for a row an unrelated transaction may have locked for a moment; a skip would leave it
+   * to the next sweep). Never for a sweep: instances would queue behind each other.
+   */
+  waitForLock?: boolean;
 }
 
 export interface HeldBy {
@@ -143,7 +149,7 @@ export class LeaseQueue<Row = { id: string }> {
     }
     const sql = `update ${spec.table} set ${sets.join(', ')}
        where ${this.id} in (select ${col(this.id)} from ${spec.from ?? spec.table} where ${where.join(' and ')}
-                             order by ${spec.order ?? col(this.due)} limit ? for update${spec.alias ? ` of ${spec.alias}` : ''} skip locked)
+                             order by ${spec.order ?? col(this.due)} limit ? for update${spec.alias ? ` of ${spec.alias}` : ''}${options.waitForLock && ids ? '' : ' skip locked'})
        returning ${spec.returning ?? this.id}`;
     return (await db.execute(sql, [...setParams, ...whereParams, limit])) as Row[];
   }
