@@ -1,5 +1,5 @@
 import { LockMode } from '@mikro-orm/core';
-import { recordAudit } from '../audit/audit.service';
+import { recordAudit, recordAuditMany } from '../audit/audit.service';
 import { CaptureMode } from '../catalog/plan.entity';
 import type { Actor, Database, Tx } from '../platform/database/transaction';
 import { Payment } from '../payments/payment.entity';
@@ -11,6 +11,7 @@ import type { DeliveryDispatcher } from './delivery-dispatcher';
 import { Delivery } from './delivery.entity';
 import { DeliveryStatus } from './delivery-status';
 import type { DeliveryOutcome, DeliveryService } from './delivery.service';
+import { reopenFailedRows } from './delivery-store';
 import type { RecoverySweep, SweepReport } from './recovery-sweep';
 
 export const MAX_BULK_RECOVERY = 100;
@@ -84,13 +85,39 @@ export class DeliveryAdmin {
     return ids.map((id) => refused.get(id) ?? this.okResult(byId.get(id)!));
   }
 
-  /** Runs the recovery sweep now, in this request, and answers its counts. */
-  async forceSweep(actor: Actor): Promise<SweepReport> {
-    const report = await this.sweep.run('sweep');
+  /**
+   * "Process all failed deliveries now": up to MAX_BULK_RECOVERY FAILED deliveries of payments
+   * still paid get a fresh budget (each audited as delivery.recover), then the recovery sweep runs
+   * in this request and delivers them with whatever else is due. Answers the sweep's counts and
+   * how many failed ones were reopened.
+   */
+  async forceSweep(actor: Actor): Promise<SweepReport & { reopenedFailed: number }> {
+    const reopenedFailed = await this.reopenFailed(actor, MAX_BULK_RECOVERY);
+    const report = { ...(await this.sweep.run('sweep')), reopenedFailed };
     await this.db.transaction(async (tx) => {
       recordAudit(tx, actor, { action: 'delivery.sweep', subjectType: 'recovery_sweep', subjectId: tx.clock.now().toISOString(), after: { ...report } });
     });
     return report;
+  }
+
+  private async reopenFailed(actor: Actor, limit: number): Promise<number> {
+    return this.db.transaction(async (tx) => {
+      const rows = await reopenFailedRows(tx.em, limit, tx.clock.now());
+      for (const row of rows) this.delivery.publishChange(tx, row.customer_id, row, DeliveryStatus.FAILED);
+      await recordAuditMany(
+        tx,
+        actor,
+        rows.map((row) => ({
+          action: 'delivery.recover',
+          subjectType: 'payment',
+          subjectId: row.payment_id,
+          before: { deliveryStatus: DeliveryStatus.FAILED, deliveryAttempts: row.attempts_before, deliveryFailureReason: row.reason_before },
+          after: { deliveryStatus: DeliveryStatus.PENDING, deliveryAttempts: 0 },
+          note: 'processFailedDeliveries: a fresh retry budget',
+        })),
+      );
+      return rows.length;
+    });
   }
 
   private async reopen(actor: Actor, paymentId: string): Promise<void> {

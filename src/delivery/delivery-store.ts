@@ -232,3 +232,23 @@ export async function readAttempt(em: EntityManager, paymentId: string): Promise
     links: r.links.map((l) => ({ ...l, expiresAt: new Date(l.expiresAt), usedAt: l.usedAt ? new Date(l.usedAt) : null })),
   };
 }
+
+/**
+ * Gives up to `limit` FAILED deliveries a fresh budget (PENDING, attempts 0, due now), oldest
+ * failure first: only those whose payment is still paid and whose access was not taken back.
+ * SKIP LOCKED: a delivery being changed right now is left for the next request.
+ */
+export async function reopenFailedRows(em: EntityManager, limit: number, now: Date): Promise<Array<DeliveryRow & { customer_id: string; attempts_before: number; reason_before: string | null }>> {
+  return em.execute(
+    `with picked as (
+       select d.payment_id, d.attempts as attempts_before, d.failure_reason as reason_before, p.customer_id
+         from deliveries d join payments p on p.id = d.payment_id
+        where d.status = 'FAILED' and d.access_revoked_at is null
+          and (p.status = 'SUCCEEDED' or (p.status = 'AUTHORIZED' and p.capture_mode = 'MANUAL'))
+        order by d.updated_at, d.payment_id limit ? for update of d skip locked)
+     update deliveries d set status = 'PENDING', attempts = 0, next_attempt_at = ?, updated_at = ?
+       from picked where d.payment_id = picked.payment_id
+     ${RETURNING}, picked.customer_id, picked.attempts_before, picked.reason_before`,
+    [limit, now, now],
+  );
+}

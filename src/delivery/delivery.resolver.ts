@@ -67,12 +67,14 @@ class PaymentRecoveryResult implements RecoveryResult {
 
 @ObjectType()
 class SweepReport implements SweepReportData {
+  // reopenedFailed: what processFailedDeliveries adds to the sweep's own counts.
   @Field(() => Int) claimed!: number;
   @Field(() => Int) delivered!: number;
   @Field(() => Int) retrying!: number;
   @Field(() => Int) awaitingCustomer!: number;
   @Field(() => Int) failed!: number;
   @Field(() => Int) durationMs!: number;
+  @Field(() => Int, { description: 'FAILED deliveries of still-paid payments given a fresh retry budget before the sweep ran (at most 100 per call).' }) reopenedFailed!: number;
 }
 
 @ObjectType()
@@ -124,8 +126,8 @@ export class DeliveryResolver {
   }
 
   @Authorized('OPERATOR')
-  @Mutation(() => SweepReport, { description: 'Runs the recovery sweep now and answers its counts.' })
-  processFailedDeliveries(@Ctx() ctx: Context): Promise<SweepReportData> {
+  @Mutation(() => SweepReport, { description: 'Gives FAILED deliveries a fresh retry budget (at most 100, audited), runs the recovery sweep now and answers its counts.' })
+  processFailedDeliveries(@Ctx() ctx: Context): Promise<SweepReportData & { reopenedFailed: number }> {
     return ctx.services.deliveryAdmin.forceSweep(actor(ctx));
   }
 

@@ -143,6 +143,27 @@ describe('delivery recovery', () => {
     expect(report.alerts.edges).toEqual([{ node: { severity: 'INFO', title: 'Recovery sweep: 1 of 1 delivered' } }]);
   });
 
+  it('processFailedDeliveries gives FAILED deliveries of paid payments a fresh budget and delivers them, audited', async () => {
+    const cat = await seedCatalog(h);
+    const [failed, refunded] = await seedOwed(pool, cat, 2, { status: 'PENDING', dueInMs: 60_000, firstChat: 900000003 });
+    await pool.query(`update deliveries set status = 'FAILED', attempts = 12, next_attempt_at = null, failure_reason = 'Bad Request: chat not found (gave up after 12 attempts)' where payment_id = any($1::uuid[])`, [[failed, refunded]]);
+    // A delivery that failed because the payment was refunded owes nothing: it stays FAILED.
+    await pool.query(`update payments set status = 'REFUNDED', refunded_minor = 2500 where id = $1`, [refunded]);
+    await pool.query(`update deliveries set access_revoked_at = now(), access_revoked_reason = 'payment refunded' where payment_id = $1`, [refunded]);
+
+    const { processFailedDeliveries } = must(await h.gql(`mutation { processFailedDeliveries { reopenedFailed claimed delivered failed } }`, {}, { token: h.tokens.operator }));
+    expect(processFailedDeliveries).toEqual({ reopenedFailed: 1, claimed: 1, delivered: 1, failed: 0 });
+    expect(await deliveryOf(failed)).toMatchObject({ deliveryStatus: 'DELIVERED', deliveryAttempts: 1, deliveryRecovered: true });
+    expect(await deliveryOf(refunded)).toMatchObject({ deliveryStatus: 'FAILED' });
+    expect(h.telegram.messagesTo(900000003)).toHaveLength(1);
+    expect(h.telegram.messagesTo(900000004)).toHaveLength(0);
+    const audit = (await pool.query(`select actor, subject_id, before, after from audit_entries where action = 'delivery.recover'`)).rows;
+    expect(audit).toEqual([{ actor: 'operator:olga-operator', subject_id: failed, before: { deliveryStatus: 'FAILED', deliveryAttempts: 12, deliveryFailureReason: 'Bad Request: chat not found (gave up after 12 attempts)' }, after: { deliveryStatus: 'PENDING', deliveryAttempts: 0 } }]);
+
+    // Done: a second call finds nothing failed to reopen.
+    expect(must(await h.gql(`mutation { processFailedDeliveries { reopenedFailed claimed } }`, {}, { token: h.tokens.operator })).processFailedDeliveries).toEqual({ reopenedFailed: 0, claimed: 0 });
+  });
+
   it('leaves a live claim alone and reclaims one whose lease expired', async () => {
     const cat = await seedCatalog(h);
     const [expired] = await seedOwed(pool, cat, 1, { status: 'IN_PROGRESS', dueInMs: -1000, firstChat: 900000002 });

@@ -112,6 +112,16 @@ describe('loadConfig', () => {
     });
   });
 
+  describe('delivery.ts', () => {
+    it('DELIVERY_SWEEP_EVERY is at most 30 seconds, so a lost immediate attempt is retried within 30 s of its grace', () => {
+      expect(loadConfig({ NODE_ENV: 'test' }).delivery.sweepEvery).toBe('30 seconds');
+      expect(loadConfig({ NODE_ENV: 'test', DELIVERY_SWEEP_EVERY: '10s' }).delivery.sweepEvery).toBe('10s');
+      expect(problem({ DELIVERY_SWEEP_EVERY: '5 minutes' })).toBe('DELIVERY_SWEEP_EVERY must be an interval from 1 second to 30 seconds, like "30 seconds" (got "5 minutes")');
+      expect(problem({ DELIVERY_SWEEP_EVERY: 'often' })).toContain('DELIVERY_SWEEP_EVERY must be an interval');
+      expect(problem({ DELIVERY_SWEEP_EVERY: '500 ms' })).toContain('DELIVERY_SWEEP_EVERY must be an interval');
+    });
+  });
+
   describe('payments.ts', () => {
     it('production needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET', () => {
       expect(problems({ ...PRODUCTION, STRIPE_SECRET_KEY: undefined, STRIPE_WEBHOOK_SECRET: undefined })).toEqual(['STRIPE_SECRET_KEY is required', 'STRIPE_WEBHOOK_SECRET is required']);

@@ -40,10 +40,29 @@ export function deliveryConfig(r: Reader): DeliveryConfig {
     backoffCapMs: r.int('DELIVERY_BACKOFF_CAP_MS', 300_000, 10, 86_400_000),
     leaseMs: r.int('DELIVERY_LEASE_MS', 30_000, 1_000, 600_000),
     graceMs: r.int('DELIVERY_GRACE_MS', 120_000, 0, 3_600_000),
-    sweepEvery: r.str('DELIVERY_SWEEP_EVERY', '5 minutes')!,
+    sweepEvery: sweepEvery(r),
     concurrency: r.int('DELIVERY_CONCURRENCY', 8, 1, 64),
     telegramTimeoutMs: r.int('TELEGRAM_TIMEOUT_MS', 10_000, 100, 60_000),
   };
+}
+
+/** The longest DELIVERY_SWEEP_EVERY: a lost immediate attempt is retried within this of DELIVERY_GRACE_MS after payment. */
+export const MAX_SWEEP_EVERY_MS = 30_000;
+
+const UNITS_MS: Record<string, number> = { ms: 1, millisecond: 1, milliseconds: 1, s: 1000, sec: 1000, secs: 1000, second: 1000, seconds: 1000, m: 60_000, min: 60_000, mins: 60_000, minute: 60_000, minutes: 60_000 };
+
+/** "30 seconds", "10s", "500 ms", "1 minute" in milliseconds; null for anything else. */
+export function intervalToMs(text: string): number | null {
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]+)$/i.exec(text.trim());
+  const unit = match ? UNITS_MS[match[2].toLowerCase()] : undefined;
+  return match && unit !== undefined ? Number(match[1]) * unit : null;
+}
+
+function sweepEvery(r: Reader): string {
+  const value = r.str('DELIVERY_SWEEP_EVERY', '30 seconds')!;
+  const ms = intervalToMs(value);
+  if (ms === null || ms < 1000 || ms > MAX_SWEEP_EVERY_MS) r.problems.push(`DELIVERY_SWEEP_EVERY must be an interval from 1 second to 30 seconds, like "30 seconds" (got "${value}")`);
+  return value;
 }
 
 /** Called by loadConfig after every section is read, so this problem stays last in the list. */
