@@ -64,6 +64,8 @@ export type PaymentFilter = {
   createdAfter?: string | null | undefined;
   createdBefore?: string | null | undefined;
   customerId?: string | number | null | undefined;
+  /** Any Stripe id of the payment, as copied from Stripe's dashboard: its PaymentIntent (pi_), Checkout Session (cs_), charge (ch_, py_), refund (re_) or dispute (dp_, du_). */
+  gatewayId?: string | null | undefined;
   statuses?: Array<PaymentStatus> | null | undefined;
 };
 

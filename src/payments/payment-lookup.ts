@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { DeliveryStatus } from '../delivery/delivery-status';
 import { isUuid } from '../platform/shared/ids';
+import { GatewayError } from '../integrations/stripe/gateway.errors';
+import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
 import type { PaymentStatus } from './payment-status';
 
 /** The columns reconciliation compares, read in bulk without loading entities. */
@@ -59,4 +61,34 @@ export async function paymentsById(em: EntityManager, paymentIds: readonly strin
   if (ids.length === 0) return [];
   const rows: Row[] = await em.execute(`select ${COLUMNS} from payments where id in (?)`, [ids]);
   return rows.map(toFacts);
+}
+
+/**
+ * Our payments that a Stripe id an operator copied from Stripe's dashboard names: an intent (pi_),
+ * a Checkout Session (cs_) or one of our refunds (re_) straight from our tables; any other charge,
+ * refund or dispute id (ch_, py_, re_, pyr_, dp_, du_) through Stripe, by the intent it belongs to.
+ * Empty when nothing matches (an id Stripe does not know included).
+ */
+export async function paymentIdsByGatewayId(em: EntityManager, gateway: Pick<PaymentGateway, 'intentOfObject'>, gatewayId: string): Promise<string[]> {
+  const id = gatewayId.trim();
+  if (!/^[a-z]{2,4}_[A-Za-z0-9_]+$/.test(id)) return [];
+  const local: Array<{ id: string }> = await em.execute(
+    `select id from payments where stripe_payment_intent_id = ? or stripe_checkout_session_id = ?
+     union select payment_id as id from refunds where stripe_refund_id = ?`,
+    [id, id, id],
+  );
+  if (local.length > 0) return local.map((r) => r.id);
+  let owner: Awaited<ReturnType<PaymentGateway['intentOfObject']>>;
+  try {
+    owner = await gateway.intentOfObject(id);
+  } catch (error) {
+    if (error instanceof GatewayError && (error.gatewayCode === 'resource_missing' || error.statusCode === 404)) return [];
+    throw error;
+  }
+  if (!owner || (!owner.paymentIntentId && !(owner.paymentId && isUuid(owner.paymentId)))) return [];
+  const rows: Array<{ id: string }> = await em.execute(`select id from payments where stripe_payment_intent_id = ? or id = ?::uuid`, [
+    owner.paymentIntentId ?? '',
+    owner.paymentId && isUuid(owner.paymentId) ? owner.paymentId : null,
+  ]);
+  return rows.map((r) => r.id);
 }

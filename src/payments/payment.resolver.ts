@@ -6,6 +6,7 @@ import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '
 import { isUuid } from '../platform/shared/ids';
 import { Topic } from '../platform/shared/topics';
 import { Payment } from './payment.entity';
+import { paymentIdsByGatewayId } from './payment-lookup';
 import { PaymentStatus } from './payment-status';
 import type { PaymentStatusChangedPayload } from './payment-transitions.service';
 
@@ -18,6 +19,8 @@ class PaymentFilter {
   @Field(() => ID, { nullable: true }) bundleId?: string;
   @Field(() => Date, { nullable: true }) createdAfter?: Date;
   @Field(() => Date, { nullable: true }) createdBefore?: Date;
+  @Field(() => String, { nullable: true, description: "Any Stripe id of the payment, as copied from Stripe's dashboard: its PaymentIntent (pi_), Checkout Session (cs_), charge (ch_, py_), refund (re_) or dispute (dp_, du_)." })
+  gatewayId?: string;
 }
 
 @ObjectType()
@@ -54,6 +57,7 @@ export class PaymentResolver {
     if (filter?.statuses?.length) where.status = { $in: filter.statuses };
     if (filter?.customerId) where.customer = isUuid(filter.customerId) ? filter.customerId : null;
     if (filter?.bundleId) where.bundle = isUuid(filter.bundleId) ? filter.bundleId : null;
+    if (filter?.gatewayId) where.id = { $in: await paymentIdsByGatewayId(ctx.em, ctx.services.gateway, filter.gatewayId) };
     if (filter?.createdAfter || filter?.createdBefore) {
       where.createdAt = { ...(filter.createdAfter && { $gte: filter.createdAfter }), ...(filter.createdBefore && { $lt: filter.createdBefore }) };
     }

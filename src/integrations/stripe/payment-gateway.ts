@@ -139,6 +139,11 @@ export interface PaymentGateway {
   retrievePaymentIntent(id: string): Promise<GatewayPaymentIntent>;
   /** A charge as it is now, to check a webhook event's figures against. */
   retrieveCharge(id: string): Promise<GatewayCharge>;
+  /**
+   * The PaymentIntent (and our payment id, from metadata) a charge (ch_, py_), refund (re_, pyr_)
+   * or dispute (dp_, du_) belongs to; null for an id of another kind. Not found at Stripe throws.
+   */
+  intentOfObject(id: string): Promise<{ paymentIntentId: string | null; paymentId: string | null } | null>;
   /** Captures an authorized PaymentIntent in full. */
   capturePaymentIntent(id: string, idempotencyKey: string): Promise<GatewayPaymentIntent>;
   /** Cancels a PaymentIntent; for an authorization this releases the hold on the card. */

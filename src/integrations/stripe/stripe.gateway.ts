@@ -126,6 +126,17 @@ export class StripeGateway implements PaymentGateway {
     return this.call(async () => mapCharge(await this.stripe.charges.retrieve(id)));
   }
 
+  async intentOfObject(id: string): Promise<{ paymentIntentId: string | null; paymentId: string | null } | null> {
+    const owner = (object: { payment_intent?: string | { id: string } | null; metadata?: Stripe.Metadata | null }) => ({
+      paymentIntentId: typeof object.payment_intent === 'string' ? object.payment_intent : (object.payment_intent?.id ?? null),
+      paymentId: object.metadata?.paymentId ?? null,
+    });
+    if (/^(ch|py)_/.test(id)) return this.call(async () => owner(await this.stripe.charges.retrieve(id)));
+    if (/^(re|pyr)_/.test(id)) return this.call(async () => owner(await this.stripe.refunds.retrieve(id)));
+    if (/^(dp|du)_/.test(id)) return this.call(async () => owner(await this.stripe.disputes.retrieve(id)));
+    return null;
+  }
+
   /** An intent Stripe says is already captured is answered as it is: the capture is done. */
   async capturePaymentIntent(id: string, idempotencyKey: string): Promise<GatewayPaymentIntent> {
     try {
