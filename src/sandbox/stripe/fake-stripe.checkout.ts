@@ -1,8 +1,8 @@
 import type { FakeStripeEngine } from './fake-stripe.engine';
 import { FakeStripeError } from './fake-stripe.errors';
-import { customerDetails, newCheckoutSession } from './fake-stripe.objects';
+import { customerDetails, newCheckoutSession, newId } from './fake-stripe.objects';
 import { asArray, asParams, metadataOf, optEnum, optInt, optString, reqInt, reqString, type Params } from './fake-stripe.params';
-import { authorizePaymentIntent, createPaymentIntent } from './fake-stripe.payment-intents';
+import { authorizePaymentIntent, createPaymentIntent, declinePaymentIntent } from './fake-stripe.payment-intents';
 import type { CaptureMethod, FakeCheckoutSession, FakePaymentIntent } from './fake-stripe.types';
 
 const MIN_LIFETIME_S = 30 * 60;
@@ -84,6 +84,11 @@ export interface CompleteCheckoutOptions {
   /** The cardholder's name and phone as typed on the page (customer_details, billing_details). */
   name?: string;
   phone?: string;
+  /**
+   * A delayed payment method (a bank debit): the session completes unpaid with the intent
+   * `processing`, and settleAsyncCheckout later reports the outcome.
+   */
+  delayed?: boolean;
 }
 
 /** The customer paid on the hosted page: the session completes and an authorized intent appears. */
@@ -105,13 +110,48 @@ export function completeCheckout(
     description: settings?.description,
   });
   const email = options.email ?? session.customer_email ?? 'sandbox@example.com';
-  authorizePaymentIntent(engine, paymentIntent, options.name || options.phone || options.email ? { email, name: options.name, phone: options.phone } : undefined);
+  if (options.delayed) {
+    paymentIntent.payment_method ??= newId('pm_');
+    paymentIntent.status = 'processing';
+    engine.emit('payment_intent.processing', paymentIntent);
+  } else {
+    authorizePaymentIntent(engine, paymentIntent, options.name || options.phone || options.email ? { email, name: options.name, phone: options.phone } : undefined);
+  }
   session.status = 'complete';
   // An authorization (manual capture) is not money yet: Stripe reports the session unpaid until capture.
   session.payment_status = paymentIntent.status === 'succeeded' ? 'paid' : 'unpaid';
   session.payment_intent = paymentIntent.id;
   session.customer_details = customerDetails(email, { name: options.name, phone: options.phone });
   engine.emit('checkout.session.completed', session);
+  return { session, paymentIntent };
+}
+
+/**
+ * A delayed payment settles (completeCheckout with `delayed`): `succeeded` pays the intent and the
+ * session (payment_intent.succeeded, then checkout.session.async_payment_succeeded); `failed`
+ * leaves the intent requires_payment_method with last_payment_error and the session unpaid
+ * (payment_intent.payment_failed, then checkout.session.async_payment_failed).
+ * https://docs.stripe.com/payments/checkout/fulfill-orders#delayed-notification
+ */
+export function settleAsyncCheckout(
+  engine: FakeStripeEngine,
+  sessionId: string,
+  outcome: 'succeeded' | 'failed',
+  decline: { code?: string; declineCode?: string } = {},
+): { session: FakeCheckoutSession; paymentIntent: FakePaymentIntent } {
+  const session = engine.store.sessions.get(sessionId, 'session');
+  const paymentIntent = session.payment_intent ? engine.store.paymentIntents.find(session.payment_intent) : undefined;
+  if (session.status !== 'complete' || !paymentIntent || paymentIntent.status !== 'processing') {
+    throw FakeStripeError.invalidRequest(`Checkout Session ${session.id} has no payment processing to settle.`);
+  }
+  if (outcome === 'succeeded') {
+    authorizePaymentIntent(engine, paymentIntent);
+    session.payment_status = 'paid';
+    engine.emit('checkout.session.async_payment_succeeded', session);
+  } else {
+    declinePaymentIntent(engine, paymentIntent, { code: decline.code ?? 'insufficient_funds', declineCode: decline.declineCode });
+    engine.emit('checkout.session.async_payment_failed', session);
+  }
   return { session, paymentIntent };
 }
 

@@ -69,6 +69,51 @@ export function disputeCharge(
   return dispute;
 }
 
+/**
+ * Stripe closes a dispute: `won` reinstates the funds (charge.dispute.funds_reinstated first) and
+ * the charge is no longer counted disputed; `lost` leaves the money with the bank and the charge
+ * disputed. https://docs.stripe.com/disputes/how-disputes-work
+ */
+export function closeDispute(engine: FakeStripeEngine, disputeId: string, outcome: 'won' | 'lost' | 'warning_closed'): FakeDispute {
+  const dispute = engine.store.disputes.get(disputeId, 'dispute');
+  if (dispute.status === 'won' || dispute.status === 'lost' || dispute.status === 'warning_closed') {
+    throw FakeStripeError.invalidRequest(`This dispute is already closed (status \`${dispute.status}\`).`);
+  }
+  const charge = engine.store.charges.get(dispute.charge, 'charge');
+  const previous = { status: dispute.status };
+  dispute.status = outcome;
+  if (outcome === 'won') {
+    charge.disputed = false;
+    engine.emit('charge.dispute.funds_reinstated', dispute);
+  }
+  if (outcome === 'warning_closed') charge.disputed = false;
+  engine.emit('charge.dispute.closed', dispute, previous);
+  return dispute;
+}
+
+/**
+ * A refund that did not reach the customer (a closed card account, say): Stripe marks it failed
+ * with a failure_reason, puts the money back on the balance (the charge's amount_refunded drops)
+ * and sends refund.updated and refund.failed. https://docs.stripe.com/refunds#failed-refunds
+ */
+export function failRefund(engine: FakeStripeEngine, refundId: string, failureReason = 'expired_or_canceled_card'): FakeRefund {
+  const refund = engine.store.refunds.get(refundId, 'refund');
+  if (refund.status === 'failed' || refund.status === 'canceled') {
+    throw FakeStripeError.invalidRequest(`This refund has a status of \`${refund.status}\` and cannot fail.`);
+  }
+  const previous = { status: refund.status, failure_reason: null };
+  refund.status = 'failed';
+  refund.failure_reason = failureReason;
+  const charge = engine.store.charges.get(refund.charge, 'charge');
+  charge.amount_refunded = Math.max(0, charge.amount_refunded - refund.amount);
+  charge.refunded = charge.amount_refunded >= charge.amount_captured;
+  const listed = charge.refunds.data.find((r) => r.id === refund.id);
+  if (listed && listed !== refund) Object.assign(listed, { status: refund.status, failure_reason: failureReason });
+  engine.emit('refund.updated', refund, previous);
+  engine.emit('refund.failed', refund);
+  return refund;
+}
+
 export interface PayoutInput {
   status?: FakePayout['status'];
   amount?: number;

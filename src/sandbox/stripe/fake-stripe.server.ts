@@ -3,11 +3,11 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { systemClock, type Clock } from '../../platform/shared/clock';
 import { FakeStripeApi, type RecordedRequest } from './fake-stripe.api';
-import { completeCheckout, expireCheckout, type CompleteCheckoutOptions } from './fake-stripe.checkout';
+import { completeCheckout, expireCheckout, settleAsyncCheckout, type CompleteCheckoutOptions } from './fake-stripe.checkout';
 import { FakeStripeEngine } from './fake-stripe.engine';
 import { FakeStripeError } from './fake-stripe.errors';
 import type { Fault, FaultMatch } from './fake-stripe.faults';
-import { createPayout, createRefund, disputeCharge, type PayoutInput } from './fake-stripe.money';
+import { closeDispute, createPayout, createRefund, disputeCharge, failRefund, type PayoutInput } from './fake-stripe.money';
 import { notFoundPage, payPage, successRedirect } from './fake-stripe.pay-page';
 import {
   authorizePaymentIntent,
@@ -113,6 +113,11 @@ export class FakeStripe {
     return this.run(() => completeCheckout(this.engine, sessionId, options), options);
   }
 
+  /** A delayed payment (completeCheckout with `delayed`) succeeds or fails at the bank. */
+  settleAsyncCheckout(sessionId: string, outcome: 'succeeded' | 'failed', options: HelperOptions & { code?: string; declineCode?: string } = {}) {
+    return this.run(() => settleAsyncCheckout(this.engine, sessionId, outcome, options), options);
+  }
+
   expireCheckout(sessionId: string, options: HelperOptions = {}) {
     return this.run(() => ({ session: expireCheckout(this.engine, sessionId) }), options);
   }
@@ -160,6 +165,16 @@ export class FakeStripe {
 
   disputeCharge(chargeId: string, dispute: { amount?: number; reason?: string } = {}, options: HelperOptions = {}) {
     return this.run(() => ({ dispute: disputeCharge(this.engine, chargeId, dispute) }), options);
+  }
+
+  /** Stripe closes the dispute: won (funds reinstated), lost (the bank keeps them) or an inquiry closed. */
+  closeDispute(disputeId: string, outcome: 'won' | 'lost' | 'warning_closed', options: HelperOptions = {}) {
+    return this.run(() => ({ dispute: closeDispute(this.engine, disputeId, outcome) }), options);
+  }
+
+  /** A refund that did not reach the customer: failed, the money back on the balance. */
+  failRefund(refundId: string, failureReason?: string, options: HelperOptions = {}) {
+    return this.run(() => ({ refund: failRefund(this.engine, refundId, failureReason) }), options);
   }
 
   /** Records an event without sending it; `deliverySuccess: false` plants a missed webhook. */

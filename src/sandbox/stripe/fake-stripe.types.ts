@@ -92,6 +92,8 @@ export interface FakeRefund extends StripeObject {
   currency: string;
   status: 'succeeded' | 'pending' | 'failed' | 'canceled';
   reason: string | null;
+  /** Set when the refund failed: lost_or_stolen_card, expired_or_canceled_card, charge_for_pending_refund_disputed, insufficient_funds, declined, merchant_request, unknown. */
+  failure_reason?: string | null;
   metadata: Metadata;
 }
 
