@@ -26,6 +26,8 @@ export enum AlertType {
   PAYMENT_CANCELED = 'PAYMENT_CANCELED',
   PAYMENT_REFUNDED = 'PAYMENT_REFUNDED',
   PAYMENT_DISPUTED = 'PAYMENT_DISPUTED',
+  /** A refund Stripe reported failed: the customer did not get the money back, and it is owed again. */
+  REFUND_FAILED = 'REFUND_FAILED',
   UNMATCHED_GATEWAY_EVENT = 'UNMATCHED_GATEWAY_EVENT',
   GATEWAY_EVENT_FAILED = 'GATEWAY_EVENT_FAILED',
   /** A webhook event's money did not fit the payment: Recoup re-read Stripe and recorded what Stripe says, or nothing. */

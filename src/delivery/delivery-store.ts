@@ -130,6 +130,23 @@ export async function revokeRow(em: EntityManager, paymentId: string, revokedRea
   return rows[0] ? { before: rows[0].before, row: rows[0] } : null;
 }
 
+/**
+ * The payment grants access again (a dispute won): a delivery whose access was taken back is owed
+ * afresh, whatever became of it (PENDING, attempts 0, due at `due`, the revocation and the failure
+ * cleared). Answers the status before and the row after, or null when there is no such delivery.
+ */
+export async function reopenRevokedRow(em: EntityManager, paymentId: string, due: Date, now: Date): Promise<{ before: DeliveryStatus; row: DeliveryRow } | null> {
+  const rows: Array<DeliveryRow & { before: DeliveryStatus }> = await em.execute(
+    `update deliveries d set status = 'PENDING', attempts = 0, next_attempt_at = ?, failure_reason = null,
+        access_revoked_at = null, access_revoked_reason = null, updated_at = ?
+       from (select status as before from deliveries where payment_id = ? for update) o
+      where d.payment_id = ? and d.access_revoked_at is not null
+     ${RETURNING}, o.before`,
+    [due, now, paymentId, paymentId],
+  );
+  return rows[0] ? { before: rows[0].before, row: rows[0] } : null;
+}
+
 /** AWAITING_CUSTOMER deliveries of a customer become due now (they can be reached). */
 export async function wakeRows(em: EntityManager, customerId: string, now: Date): Promise<DeliveryRow[]> {
   return em.execute(

@@ -15,7 +15,7 @@ import { TelegramError } from '../integrations/telegram/telegram.errors';
 import { formatDeliveryMessage } from './delivery-message';
 import { DeliveryStatus } from './delivery-status';
 import { inSpan, PAYMENT_ID } from '../platform/observability/spans';
-import { claimDueRows, claimDueSql, claimOneRow, confirmClaim, deliveryQueue, nextDueAt, readAttempt, readRow, recordOutcomeRow, revokeRow, wakeRows, type DeliveryRow, type OutcomeWrite } from './delivery-store';
+import { claimDueRows, claimDueSql, claimOneRow, confirmClaim, deliveryQueue, nextDueAt, readAttempt, readRow, recordOutcomeRow, reopenRevokedRow, revokeRow, wakeRows, type DeliveryRow, type OutcomeWrite } from './delivery-store';
 
 export type ClaimVia = 'dispatch' | 'sweep' | 'startup' | 'operator';
 
@@ -83,6 +83,19 @@ export class DeliveryService {
     );
     if (rows.length === 0) return false;
     this.publishChange(tx, payment.customer.id, rows[0], null);
+    return true;
+  }
+
+  /**
+   * In the transition's transaction: a payment that grants access again (a dispute won) owes its
+   * delivery afresh, as markDue does for a new one. False when it has no delivery whose access was
+   * taken back (markDue then writes one).
+   */
+  async markDueAgain(tx: Tx, payment: Payment): Promise<boolean> {
+    const now = tx.clock.now();
+    const result = await reopenRevokedRow(tx.em, payment.id, new Date(now.getTime() + this.settings.graceMs), now);
+    if (!result) return false;
+    this.publishChange(tx, payment.customer.id, result.row, result.before);
     return true;
   }
 

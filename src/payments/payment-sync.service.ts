@@ -1,10 +1,12 @@
 import { LockMode } from '@mikro-orm/core';
+import { recordAudit } from '../audit/audit.service';
 import type { Actor, Tx } from '../platform/database/transaction';
 import type { GatewayPaymentIntent } from '../integrations/stripe/payment-gateway';
 import { isAppError } from '../platform/shared/errors';
 import { isUuid } from '../platform/shared/ids';
 import { Payment } from './payment.entity';
 import { PaymentStatus } from './payment-status';
+import { Refund, RefundStatus } from './refund.entity';
 import type { PaymentRow, PaymentTransitions, SucceedItem, TransitionOptions } from './payment-transitions.service';
 
 /** Stripe's PaymentIntent status in our terms; null while the payment is still in flight. */
@@ -92,6 +94,70 @@ export class PaymentSync {
     return `dispute noted: applied once the payment succeeds (it is ${payment.status})`;
   }
 
+  /**
+   * A dispute closed in our favour (won, or an inquiry closed with no chargeback): a DISPUTED
+   * payment is paid again, DISPUTED -> SUCCEEDED through PaymentTransitions, so its listeners give
+   * access back. disputedAt stays (the dispute is history, as are its transitions in the audit).
+   * Not moveTo, which refuses that change on purpose: a late success is not a dispute won.
+   * A dispute only noted before the success (recordDispute) is forgotten, so the success, when it
+   * comes, is not taken on to DISPUTED. Anything else (already SUCCEEDED, REFUNDED) changes nothing.
+   */
+  async recordDisputeWon(tx: Tx, actor: Actor, payment: Payment, disputeId: string, reason: string): Promise<string> {
+    const locked = await this.transitions.lock(tx, payment.id);
+    if (locked.status === PaymentStatus.DISPUTED) {
+      const result = await this.transitions.transition(tx, actor, locked.id, PaymentStatus.SUCCEEDED, { reason });
+      return result.outcome === 'applied' ? `${result.from} -> ${PaymentStatus.SUCCEEDED}` : `${result.outcome}: already ${result.payment.status}`;
+    }
+    const noted = locked.disputedAt && locked.status !== PaymentStatus.SUCCEEDED && locked.status !== PaymentStatus.REFUNDED;
+    if (!noted) return `no change: the payment is ${locked.status}, not DISPUTED`;
+    recordAudit(tx, actor, {
+      action: 'payment.dispute.forget',
+      subjectType: 'payment',
+      subjectId: locked.id,
+      before: { disputedAt: locked.disputedAt!.toISOString() },
+      after: { disputedAt: null, disputeId },
+      note: reason,
+    });
+    locked.disputedAt = null;
+    return `dispute noted before the success forgotten (${reason}; the payment is ${locked.status})`;
+  }
+
+  /**
+   * A refund the gateway reported failed: the money did not reach the customer and is owed again,
+   * so the refunded total drops by its amount (not below 0). The status does not move back: a
+   * REFUNDED payment stays REFUNDED (the state machine has no way back, and its access stays
+   * ended). Our Refund row for it, if it is ours, becomes FAILED with the reason. Once per
+   * gateway refund (its audit entry is the key): a second event about the same failure changes
+   * nothing. `amountMinor` null: the event's amount did not fit; ours is used if the refund is
+   * ours, otherwise the total is left as it is.
+   */
+  async recordRefundFailure(
+    tx: Tx,
+    actor: Actor,
+    payment: Payment,
+    failure: { gatewayRefundId: string; amountMinor: number | null; reason: string },
+  ): Promise<{ changed: boolean; outcome: string; refundedMinor: number; loweredBy: number }> {
+    const locked = await this.transitions.lock(tx, payment.id);
+    if (await refundFailureRecorded(tx, locked.id, failure.gatewayRefundId)) {
+      return { changed: false, outcome: `no change: refund ${failure.gatewayRefundId} already recorded as failed`, refundedMinor: locked.refundedMinor, loweredBy: 0 };
+    }
+    const ours = await tx.em.findOne(Refund, { stripeRefundId: failure.gatewayRefundId, payment: locked.id });
+    const amount = failure.amountMinor ?? ours?.amountMinor ?? 0;
+    const before = { status: locked.status, refundedMinor: locked.refundedMinor, refundStatus: ours?.status ?? null };
+    locked.refundedMinor = Math.max(0, locked.refundedMinor - amount);
+    if (ours) Object.assign(ours, { status: RefundStatus.FAILED, failureMessage: failure.reason.slice(0, 500), completedAt: tx.clock.now() });
+    const loweredBy = before.refundedMinor - locked.refundedMinor;
+    recordAudit(tx, actor, {
+      action: REFUND_FAILED_ACTION,
+      subjectType: 'payment',
+      subjectId: locked.id,
+      before,
+      after: { status: locked.status, refundedMinor: locked.refundedMinor, refundStatus: ours ? RefundStatus.FAILED : null, stripeRefundId: failure.gatewayRefundId, refundId: ours?.id ?? null, amountMinor: amount },
+      note: failure.reason,
+    });
+    return { changed: true, outcome: `refund ${failure.gatewayRefundId} failed (${failure.reason}): refunded ${before.refundedMinor} -> ${locked.refundedMinor}`, refundedMinor: locked.refundedMinor, loweredBy };
+  }
+
   /** Many plain successes at once (the inbox's batch path): see PaymentTransitions.succeedMany. */
   succeedMany(tx: Tx, actor: Actor, items: SucceedItem[]): Promise<PaymentRow[]> {
     return this.transitions.succeedMany(tx, actor, items);
@@ -121,4 +187,16 @@ export class PaymentSync {
       throw error;
     }
   }
+}
+
+/** The audit action of a refund the gateway reported failed (PaymentSync.recordRefundFailure). */
+export const REFUND_FAILED_ACTION = 'payment.refund.failed';
+
+/** Whether this gateway refund's failure was applied to the payment; with no id, whether any was. */
+export async function refundFailureRecorded(tx: Pick<Tx, 'em'>, paymentId: string, gatewayRefundId?: string): Promise<boolean> {
+  const rows: unknown[] = await tx.em.execute(
+    `select 1 from audit_entries where subject_type = 'payment' and subject_id = ? and action = ? and (?::text is null or after->>'stripeRefundId' = ?) limit 1`,
+    [paymentId, REFUND_FAILED_ACTION, gatewayRefundId ?? null, gatewayRefundId ?? null],
+  );
+  return rows.length > 0;
 }

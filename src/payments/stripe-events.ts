@@ -11,6 +11,8 @@ import type { StripeApply } from './stripe-apply/context';
 import { checkoutCompleted, checkoutExpired } from './stripe-apply/checkout';
 import { intentChanged, intentSucceeded } from './stripe-apply/intent';
 import { chargeRefunded, disputeCreated } from './stripe-apply/charge';
+import { disputeClosed } from './stripe-apply/dispute';
+import { refundFailed } from './stripe-apply/refund-failed';
 import { annotateSpan, PAYMENT_ID } from '../platform/observability/spans';
 import { applyPaidBatch, type BatchApplied } from './stripe-apply/paid-batch';
 
@@ -69,6 +71,10 @@ export class StripeEventHandler {
         return this.withPayment(tx, fact.ref, (p) => chargeRefunded(ctx, tx, p, fact));
       case 'Disputed':
         return this.withPayment(tx, fact.ref, (p) => disputeCreated(ctx, tx, p, fact));
+      case 'DisputeClosed':
+        return this.withPayment(tx, fact.ref, (p) => disputeClosed(ctx, tx, p, fact));
+      case 'RefundFailed':
+        return this.withPayment(tx, fact.ref, (p) => refundFailed(ctx, tx, p, fact));
       case 'Payout':
         if (!this.payouts) return 'ignored: payouts are not tracked';
         return this.payouts.applyEvent(tx, mapPayout(fact.payout), fact.eventType);

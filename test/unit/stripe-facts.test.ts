@@ -14,6 +14,8 @@ const intent = (overrides: Record<string, unknown> = {}) => example('payment_int
 const session = (overrides: Record<string, unknown> = {}) => example('checkout.session', overrides);
 const charge = (overrides: Record<string, unknown> = {}) => example('charge', overrides);
 const dispute = (overrides: Record<string, unknown> = {}) => example('dispute', overrides);
+const refund = (overrides: Record<string, unknown> = {}) => example('refund', overrides);
+const failedRefund = (overrides: Record<string, unknown> = {}) => refund({ status: 'failed', failure_reason: 'expired_or_canceled_card', ...overrides });
 
 /** Stripe's example event around one of its example objects, deep-frozen: stripeFact must not write to it. */
 function eventOf(type: string, object: Record<string, unknown>): Stripe.Event {
@@ -31,6 +33,7 @@ function deepFreeze<T>(value: T): T {
 const OBJECT_FOR: Record<(typeof HANDLED_EVENT_TYPES)[number], () => Record<string, unknown>> = {
   'checkout.session.completed': session,
   'checkout.session.async_payment_succeeded': session,
+  'checkout.session.async_payment_failed': session,
   'checkout.session.expired': session,
   'payment_intent.succeeded': intent,
   'payment_intent.payment_failed': intent,
@@ -38,6 +41,9 @@ const OBJECT_FOR: Record<(typeof HANDLED_EVENT_TYPES)[number], () => Record<stri
   'payment_intent.amount_capturable_updated': intent,
   'charge.refunded': charge,
   'charge.dispute.created': dispute,
+  'charge.dispute.closed': () => dispute({ status: 'won' }),
+  'refund.updated': failedRefund,
+  'refund.failed': failedRefund,
   'payout.paid': () => example('payout'),
   'payout.failed': () => example('payout'),
   'payout.canceled': () => example('payout'),
@@ -56,6 +62,7 @@ describe('stripeFact: a Stripe event as a typed fact', () => {
   it.each([
     ['checkout.session.completed', 'CheckoutCompleted', false],
     ['checkout.session.async_payment_succeeded', 'CheckoutCompleted', false],
+    ['checkout.session.async_payment_failed', 'PaymentFailed', true],
     ['checkout.session.expired', 'CheckoutExpired', true],
     ['payment_intent.succeeded', 'PaymentSucceeded', false],
     ['payment_intent.payment_failed', 'PaymentFailed', true],
@@ -63,6 +70,9 @@ describe('stripeFact: a Stripe event as a typed fact', () => {
     ['payment_intent.amount_capturable_updated', 'Authorized', true],
     ['charge.refunded', 'Refunded', false],
     ['charge.dispute.created', 'Disputed', false],
+    ['charge.dispute.closed', 'DisputeClosed', false],
+    ['refund.updated', 'RefundFailed', false],
+    ['refund.failed', 'RefundFailed', false],
     ['payout.paid', 'Payout', false],
     ['payout.failed', 'Payout', false],
     ['payout.canceled', 'Payout', false],
@@ -183,6 +193,75 @@ describe('stripeFact: a Stripe event as a typed fact', () => {
     it('a dispute with no reason and an expanded charge, or with no charge at all', () => {
       expect(stripeFact(eventOf('charge.dispute.created', dispute({ reason: null, charge: charge() })))).toMatchObject({ reason: 'no reason', chargeId: 'ch_1PgafuB7WZ01zgkWXYmPNZs8' });
       expect(stripeFact(eventOf('charge.dispute.created', dispute({ charge: null })))).toMatchObject({ chargeId: null, ref: { chargeId: null } });
+    });
+  });
+
+  describe('async checkout outcomes', () => {
+    it('an async payment failure is a PaymentFailed of the session\'s intent, re-read from Stripe', () => {
+      const fact = stripeFact(eventOf('checkout.session.async_payment_failed', session({ metadata: { paymentId: PAYMENT_ID } })));
+      expect(fact).toEqual({
+        kind: 'PaymentFailed',
+        eventType: 'checkout.session.async_payment_failed',
+        reRead: true,
+        ref: { paymentId: PAYMENT_ID, intentId: 'pi_1PgafyB7WZ01zgkWSjxsAJo3', sessionId: 'cs_test_a1YS1URlnyQCN5fUUduORoQ7Pw41PJqDWkIVQCpJPqkfIhd6tVY8XB1OLY', chargeId: null },
+        intentId: 'pi_1PgafyB7WZ01zgkWSjxsAJo3',
+      });
+      expect(stripeFact(eventOf('checkout.session.async_payment_failed', session({ payment_intent: intent() })))).toMatchObject({ intentId: 'pi_1PgafyB7WZ01zgkWSjxsAJo3' });
+    });
+
+    it('a session that names no intent has nothing to re-read: ignored, with the reason', () => {
+      expect(stripeFact(eventOf('checkout.session.async_payment_failed', session({ payment_intent: null })))).toEqual({
+        kind: 'Ignored',
+        eventType: 'checkout.session.async_payment_failed',
+        reRead: false,
+        reason: 'the session names no payment intent to re-read',
+      });
+    });
+  });
+
+  describe('closed disputes', () => {
+    it.each(['won', 'lost', 'warning_closed'])('a dispute closed %s carries its status, charge, intent and amount', (status) => {
+      const fact = stripeFact(eventOf('charge.dispute.closed', dispute({ status, payment_intent: 'pi_2' })));
+      expect(fact).toEqual({
+        kind: 'DisputeClosed',
+        eventType: 'charge.dispute.closed',
+        reRead: false,
+        ref: { paymentId: null, intentId: 'pi_2', sessionId: null, chargeId: 'ch_1PgafuB7WZ01zgkWXYmPNZs8' },
+        disputeId: 'dp_1Pgc71B7WZ01zgkWMevJiAUx',
+        chargeId: 'ch_1PgafuB7WZ01zgkWXYmPNZs8',
+        status,
+        money: { disputedMinor: 1000, currency: 'usd' },
+      });
+    });
+
+    it('an expanded charge gives its id; a missing status is named unknown', () => {
+      expect(stripeFact(eventOf('charge.dispute.closed', dispute({ charge: charge(), status: null })))).toMatchObject({ chargeId: 'ch_1PgafuB7WZ01zgkWXYmPNZs8', status: 'unknown' });
+    });
+  });
+
+  describe('failed refunds', () => {
+    it.each(['refund.failed', 'refund.updated'])('%s with status failed carries the refund, its charge, intent, amount and reason', (type) => {
+      const fact = stripeFact(eventOf(type, failedRefund({ payment_intent: 'pi_3', metadata: { paymentId: PAYMENT_ID } })));
+      expect(fact).toEqual({
+        kind: 'RefundFailed',
+        eventType: type,
+        reRead: false,
+        ref: { paymentId: PAYMENT_ID, intentId: 'pi_3', sessionId: null, chargeId: 'ch_1PgafuB7WZ01zgkWXYmPNZs8' },
+        refundId: 're_1Pgc72B7WZ01zgkWqPvrRrPE',
+        chargeId: 'ch_1PgafuB7WZ01zgkWXYmPNZs8',
+        failureReason: 'expired_or_canceled_card',
+        money: { amountMinor: 100, currency: 'usd' },
+      });
+    });
+
+    it('a refund.updated that is not a failure (Stripe\'s example succeeded) is ignored, with the status', () => {
+      expect(stripeFact(eventOf('refund.updated', refund()))).toEqual({ kind: 'Ignored', eventType: 'refund.updated', reRead: false, reason: 'the refund is succeeded, not failed' });
+      expect(stripeFact(eventOf('refund.updated', refund({ status: 'pending' })))).toMatchObject({ kind: 'Ignored' });
+    });
+
+    it('a failure with no reason is named unknown; its amount is copied as stated, for the checks', () => {
+      const fact = stripeFact(eventOf('refund.failed', failedRefund({ failure_reason: null, amount: -5 })));
+      expect(fact).toMatchObject({ failureReason: 'unknown', money: { amountMinor: -5, currency: 'usd' } });
     });
   });
 

@@ -13,6 +13,7 @@ import type Stripe from 'stripe';
 export const STRIPE_FACT_EVENT_TYPES = [
   'checkout.session.completed',
   'checkout.session.async_payment_succeeded',
+  'checkout.session.async_payment_failed',
   'checkout.session.expired',
   'payment_intent.succeeded',
   'payment_intent.payment_failed',
@@ -20,6 +21,9 @@ export const STRIPE_FACT_EVENT_TYPES = [
   'payment_intent.amount_capturable_updated',
   'charge.refunded',
   'charge.dispute.created',
+  'charge.dispute.closed',
+  'refund.updated',
+  'refund.failed',
   'payout.paid',
   'payout.failed',
   'payout.canceled',
@@ -65,7 +69,11 @@ export interface CheckoutCompleted extends PaymentFactBase {
   money: { amountMinor: unknown; currency: unknown };
 }
 
-/** payment_intent.payment_failed, payment_intent.canceled, payment_intent.amount_capturable_updated: Stripe's intent decides. */
+/**
+ * payment_intent.payment_failed, payment_intent.canceled, payment_intent.amount_capturable_updated:
+ * Stripe's intent decides. checkout.session.async_payment_failed is a PaymentFailed of the
+ * session's intent (a delayed method, e.g. a bank debit, that did not go through).
+ */
 export interface IntentChanged extends PaymentFactBase {
   kind: 'PaymentFailed' | 'Canceled' | 'Authorized';
   reRead: true;
@@ -99,6 +107,32 @@ export interface Disputed extends PaymentFactBase {
   money: { disputedMinor: unknown; currency: unknown };
 }
 
+/**
+ * charge.dispute.closed: `status` as Stripe closed it. `won` and `warning_closed` (an inquiry
+ * that never became a chargeback) leave the money with us; `lost` means the bank took it back.
+ */
+export interface DisputeClosed extends PaymentFactBase {
+  kind: 'DisputeClosed';
+  reRead: false;
+  disputeId: string;
+  chargeId: string | null;
+  status: string;
+  money: { disputedMinor: unknown; currency: unknown };
+}
+
+/**
+ * refund.failed, or refund.updated with status failed: the money did not reach the customer and
+ * went back to our balance. Stripe sends both for one failure; applying it is idempotent.
+ */
+export interface RefundFailed extends PaymentFactBase {
+  kind: 'RefundFailed';
+  reRead: false;
+  refundId: string;
+  chargeId: string | null;
+  failureReason: string;
+  money: { amountMinor: unknown; currency: unknown };
+}
+
 export interface Payout extends FactBase {
   kind: 'Payout';
   reRead: false;
@@ -113,7 +147,17 @@ export interface Ignored extends FactBase {
   reason: string;
 }
 
-export type StripeFact = PaymentSucceeded | CheckoutCompleted | IntentChanged | CheckoutExpired | Refunded | Disputed | Payout | Ignored;
+export type StripeFact =
+  | PaymentSucceeded
+  | CheckoutCompleted
+  | IntentChanged
+  | CheckoutExpired
+  | Refunded
+  | Disputed
+  | DisputeClosed
+  | RefundFailed
+  | Payout
+  | Ignored;
 
 type Loose = Record<string, unknown>;
 
@@ -137,6 +181,13 @@ export function stripeFact(event: Stripe.Event): StripeFact {
       const ref = { paymentId: session.metadata?.paymentId ?? session.client_reference_id ?? null, intentId: idOf(session.payment_intent), sessionId: session.id, chargeId: null };
       const paymentStatus = session.payment_status === 'paid' ? 'paid' : 'unpaid';
       return { kind: 'CheckoutCompleted', eventType, reRead: false, ref, sessionId: session.id, paymentStatus, money: { amountMinor: session.amount_total, currency: session.currency } };
+    }
+    case 'checkout.session.async_payment_failed': {
+      const session = object as unknown as Stripe.Checkout.Session;
+      const intentId = idOf(session.payment_intent);
+      if (!intentId) return { kind: 'Ignored', eventType, reRead: false, reason: 'the session names no payment intent to re-read' };
+      const ref = { paymentId: session.metadata?.paymentId ?? session.client_reference_id ?? null, intentId, sessionId: session.id, chargeId: null };
+      return { kind: 'PaymentFailed', eventType, reRead: true, ref, intentId };
     }
     case 'checkout.session.expired': {
       const session = object as unknown as Stripe.Checkout.Session;
@@ -168,6 +219,22 @@ export function stripeFact(event: Stripe.Event): StripeFact {
       const ref = { paymentId: metadataId(object), intentId: idOf(object.payment_intent), sessionId: null, chargeId };
       const money = { disputedMinor: object.amount, currency: object.currency };
       return { kind: 'Disputed', eventType, reRead: false, ref, disputeId: String(object.id), chargeId, reason: String(object.reason ?? 'no reason'), money };
+    }
+    case 'charge.dispute.closed': {
+      const chargeId = idOf(object.charge);
+      const ref = { paymentId: metadataId(object), intentId: idOf(object.payment_intent), sessionId: null, chargeId };
+      const money = { disputedMinor: object.amount, currency: object.currency };
+      return { kind: 'DisputeClosed', eventType, reRead: false, ref, disputeId: String(object.id), chargeId, status: String(object.status ?? 'unknown'), money };
+    }
+    case 'refund.updated':
+    case 'refund.failed': {
+      // A refund.updated is any change of the refund; only its failure is news.
+      if (object.status !== 'failed') return { kind: 'Ignored', eventType, reRead: false, reason: `the refund is ${String(object.status)}, not failed` };
+      const chargeId = idOf(object.charge);
+      const ref = { paymentId: metadataId(object), intentId: idOf(object.payment_intent), sessionId: null, chargeId };
+      const money = { amountMinor: object.amount, currency: object.currency };
+      const failureReason = String(object.failure_reason ?? 'unknown');
+      return { kind: 'RefundFailed', eventType, reRead: false, ref, refundId: String(object.id), chargeId, failureReason, money };
     }
     case 'payout.paid':
     case 'payout.failed':

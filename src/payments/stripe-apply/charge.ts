@@ -4,6 +4,7 @@ import { checkEventMoney, describeProblems } from '../event-money';
 import type { Payment } from '../payment.entity';
 import { actor, moneyAlert, raise, upper, type StripeApply } from './context';
 import { ownRefundedMinor } from '../own-actions';
+import { refundFailureRecorded } from '../payment-sync.service';
 
 /**
  * A refund total the payment cannot hold (more than its amount, not a whole number, another
@@ -14,6 +15,17 @@ export async function chargeRefunded(ctx: StripeApply, tx: Tx, payment: Payment,
   // Cancelling an uncaptured intent marks its charge refunded: a hold released, no money back.
   if (fact.captured === false) return 'no change: an authorization was released (its charge was never captured)';
   const said = checkEventMoney(payment, fact.money);
+  // After a failed refund the charge's total went down: a late or redelivered charge.refunded may
+  // still count the failed refund, and totals only grow, so Stripe's charge says what is refunded now.
+  if (said.ok && (await refundFailureRecorded(tx, payment.id))) {
+    const charge = await ctx.gateway.retrieveCharge(fact.chargeId);
+    if (!charge.captured) return 'no change: an authorization was released (its charge was never captured, says Stripe)';
+    const fresh = checkEventMoney(payment, { amountMinor: charge.amountMinor, refundedMinor: charge.amountRefundedMinor, currency: charge.currency });
+    if (fresh.ok) {
+      const outcome = await applyRefund(ctx, tx, payment, fact, { amount: charge.amountMinor, refunded: charge.amountRefundedMinor, currency: charge.currency });
+      return `${outcome} (re-read from Stripe: a refund of this payment failed earlier)`;
+    }
+  }
   if (said.ok) {
     const { amountMinor, refundedMinor, currency } = fact.money;
     return applyRefund(ctx, tx, payment, fact, { amount: amountMinor as number, refunded: refundedMinor as number, currency: currency as string });
