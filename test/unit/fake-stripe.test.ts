@@ -307,6 +307,56 @@ describe('fake Stripe', () => {
     expect((await stripe.checkout.sessions.retrieve(session.id)).status).toBe('complete');
   });
 
+  it('closes a dispute: won reinstates the funds and clears charge.disputed, lost keeps it; a closed dispute cannot close again', async () => {
+    const won = await fake.completeCheckout((await stripe.checkout.sessions.create(checkoutParams())).id);
+    const wonCharge = won.paymentIntent.latest_charge as string;
+    const first = await fake.disputeCharge(wonCharge);
+    const closed = await fake.closeDispute(first.dispute.id, 'won');
+    expect(closed.events.map((e) => [e.type, (e.data.object as { status?: string }).status])).toEqual([['charge.dispute.funds_reinstated', 'won'], ['charge.dispute.closed', 'won']]);
+    expect(closed.events[1].data.previous_attributes).toEqual({ status: 'needs_response' });
+    expect(await stripe.disputes.retrieve(first.dispute.id)).toMatchObject({ status: 'won', charge: wonCharge });
+    expect((await stripe.charges.retrieve(wonCharge)).disputed).toBe(false);
+    await expect(fake.closeDispute(first.dispute.id, 'lost')).rejects.toThrow('already closed');
+
+    const lost = await fake.completeCheckout((await stripe.checkout.sessions.create(checkoutParams())).id);
+    const lostCharge = lost.paymentIntent.latest_charge as string;
+    const second = await fake.disputeCharge(lostCharge);
+    expect((await fake.closeDispute(second.dispute.id, 'lost')).events.map((e) => e.type)).toEqual(['charge.dispute.closed']);
+    expect((await stripe.charges.retrieve(lostCharge)).disputed).toBe(true);
+  });
+
+  it('fails a refund: status failed with its reason, the charge\'s refunded total back down, refund.updated then refund.failed', async () => {
+    const { paymentIntent } = await fake.completeCheckout((await stripe.checkout.sessions.create(checkoutParams())).id);
+    const { refund } = await fake.refundCharge(paymentIntent.id, { amount: 1000 });
+    const failed = await fake.failRefund(refund.id, 'lost_or_stolen_card');
+    expect(failed.events.map((e) => e.type)).toEqual(['refund.updated', 'refund.failed']);
+    expect(failed.events[0].data.previous_attributes).toEqual({ status: 'succeeded', failure_reason: null });
+    expect(await stripe.refunds.retrieve(refund.id)).toMatchObject({ status: 'failed', failure_reason: 'lost_or_stolen_card', amount: 1000 });
+    expect(await stripe.charges.retrieve(paymentIntent.latest_charge as string)).toMatchObject({ amount_refunded: 0, refunded: false });
+    await expect(fake.failRefund(refund.id)).rejects.toThrow('cannot fail');
+    // The money is back on the balance: all of it can be refunded again.
+    expect((await stripe.refunds.create({ payment_intent: paymentIntent.id })).amount).toBe(3000);
+  });
+
+  it('settles a delayed checkout payment: processing at completion, then succeeded or failed', async () => {
+    const ok = await stripe.checkout.sessions.create(checkoutParams());
+    const completed = await fake.completeCheckout(ok.id, { delayed: true });
+    expect(completed.events.map((e) => e.type)).toEqual(['payment_intent.created', 'payment_intent.processing', 'checkout.session.completed']);
+    expect(await stripe.checkout.sessions.retrieve(ok.id)).toMatchObject({ status: 'complete', payment_status: 'unpaid' });
+    expect((await stripe.paymentIntents.retrieve(completed.paymentIntent.id)).status).toBe('processing');
+    const paid = await fake.settleAsyncCheckout(ok.id, 'succeeded');
+    expect(paid.events.map((e) => e.type)).toEqual(['charge.succeeded', 'payment_intent.succeeded', 'checkout.session.async_payment_succeeded']);
+    expect(await stripe.checkout.sessions.retrieve(ok.id)).toMatchObject({ payment_status: 'paid' });
+    await expect(fake.settleAsyncCheckout(ok.id, 'failed')).rejects.toThrow('no payment processing');
+
+    const ko = await stripe.checkout.sessions.create(checkoutParams());
+    const pending = await fake.completeCheckout(ko.id, { delayed: true });
+    const failed = await fake.settleAsyncCheckout(ko.id, 'failed');
+    expect(failed.events.map((e) => e.type)).toEqual(['charge.failed', 'payment_intent.payment_failed', 'checkout.session.async_payment_failed']);
+    expect(await stripe.paymentIntents.retrieve(pending.paymentIntent.id)).toMatchObject({ status: 'requires_payment_method', last_payment_error: { code: 'insufficient_funds' } });
+    expect(await stripe.checkout.sessions.retrieve(ko.id)).toMatchObject({ payment_status: 'unpaid' });
+  });
+
   it('shapes every object with all the fields of Stripe\'s own examples', async () => {
     const fixtures = JSON.parse(readFileSync(resolve(__dirname, '../fixtures/stripe/fixtures3.json'), 'utf8')) as {
       resources: Record<string, Record<string, unknown>>;
