@@ -10,7 +10,8 @@ import { buildRecoup, killRecoup as kill, processClient as client, startRecoupPr
  * Recoup as a real process acknowledges Stripe events it cannot apply yet (an operator's
  * transaction holds the payments), and is killed with SIGKILL with every one of them stored,
  * acknowledged and some claimed. Started again on the same database, it must apply each exactly
- * once: the claims of the dead process run out (INBOX_LEASE_MS) and the sweep takes them over.
+ * once: the claims of the dead process run out (INBOX_LEASE_MS), so does the lock it held on the
+ * sweep job (killed mid-sweep), and the sweep takes them over.
  */
 const JWT_SECRET = 'chaos-secret-that-is-at-least-32-characters';
 const WEBHOOK_SECRET = 'whsec_chaos_recoup_inbox';
@@ -35,7 +36,7 @@ describe('the inbox survives SIGKILL', () => {
       TELEGRAM_API_URL: telegram.url,
       AUTH_JWT_SECRET: JWT_SECRET,
       LOG_LEVEL: 'warn',
-      INBOX_LEASE_MS: '2000',
+      INBOX_LEASE_MS: '8000',
       JOBS_PROCESS_EVERY: '1 second',
       GATEWAY_EVENT_RETRY_EVERY: '1 second',
     });
@@ -85,7 +86,12 @@ describe('the inbox survives SIGKILL', () => {
     await holder.query(`select id from payments for update`);
     const answers = await Promise.all(events.map((event) => post(first, event)));
     expect(answers.map((a) => `${a.status} ${a.body.status}`)).toEqual(events.map(() => '200 stored'));
+    // Killed with events claimed (by the in-process drain and by the sweep job) and the sweep mid-run:
+    // the claims' leases (8 s, still running when the new process starts) and the sweep's job lock
+    // die with the process and must run out (the lock in 30 s at most, renewed by a heartbeat while
+    // the process lives), not hold the sweep back for minutes.
     await eventually(async () => (await count(`select count(*)::int as n from gateway_events where attempts > 0`)) > 0, 10_000, 50);
+    await eventually(async () => (await count(`select count(*)::int as n from agenda_jobs where name = 'gateway-events:retry' and locked_at is not null`)) > 0, 10_000, 50);
     await kill(first);
     await holder.query('rollback');
     holder.release();
@@ -105,6 +111,6 @@ describe('the inbox survives SIGKILL', () => {
     const successes = await pool.query<{ n: number }>(`select count(*)::int as n from audit_entries where action = 'payment.transition' and after->>'status' = 'SUCCEEDED' group by subject_id`);
     expect(successes.rows.map((r) => r.n)).toEqual(Array.from({ length: PAYMENTS }, () => 1));
     expect(await count(`select count(*)::int as n from gateway_events where processed_at is null`)).toBe(0);
-    console.log(`inbox chaos: ${PAYMENTS} events acknowledged while unappliable; at SIGKILL ${atKill.stored} stored, ${atKill.claimed} claimed, ${atKill.applied} applied; all applied exactly once ${appliedInMs} ms after restart (leases of 2 s run out, then the sweep)`);
+    console.log(`inbox chaos: ${PAYMENTS} events acknowledged while unappliable; at SIGKILL ${atKill.stored} stored, ${atKill.claimed} claimed, ${atKill.applied} applied; all applied exactly once ${appliedInMs} ms after restart (leases of 8 s and the dead sweep's 30 s job lock run out, then the sweep)`);
   }, 150_000);
 });

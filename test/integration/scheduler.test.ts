@@ -198,6 +198,35 @@ describe('Scheduler on PostgreSQL', () => {
     expect(seenFromOther.nextRunAt!.getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);
   });
 
+  it('a run that outlives its lock lifetime keeps its lock by heartbeat: another instance never starts it twice', async () => {
+    const started: string[] = [];
+    const instances = ['a', 'b'].map((instanceName) => {
+      const scheduler = newScheduler({ instanceName, processEvery: '1 second', lockLifetimeMs: 1_200 });
+      scheduler.define(job('test:long', async () => {
+        started.push(instanceName);
+        await sleep(4_000);
+      }));
+      return scheduler;
+    });
+    await Promise.all(instances.map((scheduler) => scheduler.start()));
+    await instances[0]!.runNow('test:long');
+    await waitFor(() => runs.some((run) => run.name === 'test:long'), 8_000);
+    expect(started).toHaveLength(1);
+    expect(runs.filter((run) => run.name === 'test:long').map((run) => run.outcome)).toEqual(['success']);
+  }, 15_000);
+
+  it('a job locked by an instance that died runs on another one once the lock lifetime has passed', async () => {
+    const survivor = newScheduler({ instanceName: 'survivor', processEvery: '1 second', lockLifetimeMs: 1_500 });
+    let ran = 0;
+    survivor.define(job('test:orphaned', async () => void ran++, { schedule: { every: '1 hour' } }));
+    await survivor.start();
+    // What kill -9 mid-run leaves: the schedule due, locked, and nobody renewing the lock.
+    await sql(dbUrl, `UPDATE ${AGENDA_POSTGRES_TABLE} SET locked_at = now(), next_run_at = now() - interval '1 second', last_modified_by = 'dead' WHERE name = $1`, ['test:orphaned']);
+    const lockedAt = Date.now();
+    await waitFor(() => ran === 1, 6_000);
+    expect(Date.now() - lockedAt).toBeGreaterThanOrEqual(1_000); // not before its lock ran out
+  }, 15_000);
+
   it('stop() waits for a running handler, releases its lock and closes every connection', async () => {
     let finished = false;
     const scheduler = newScheduler();

@@ -4,7 +4,7 @@ import type { Agenda, Job } from 'agenda';
 /*
  * Agenda 6.2.6 arms a lock watchdog for every run it starts (`JobProcessor.runOrRetry`:
  * `await delay(max(processEvery, lockLifetime) / 2)`, a plain setTimeout) and never clears it. With
- * the 10-minute lock lifetime each run started in the last 5 minutes keeps the process alive after
+ * a 10-minute lock lifetime each run started in the last 5 minutes would keep the process alive after
  * stop(). Timers created while a run is being dispatched are therefore unref'd: the watchdog still
  * fires while the process lives, it just no longer holds the process open. The handler itself is
  * called after an await, outside this window, so its own timers are untouched.

@@ -10,23 +10,50 @@ export type OnJobRun = (name: string, outcome: JobOutcome, durationMs: number) =
  * Wraps a handler for Agenda: logs start and end with the summary, reports the outcome, and
  * rethrows failures as Errors so Agenda stores them as the run's `failReason`.
  */
-export function createProcessor(def: JobDefinition, logger: Logger, onJobRun?: OnJobRun): (job: Job) => Promise<void> {
+export function createProcessor(def: JobDefinition, logger: Logger, onJobRun: OnJobRun | undefined, heartbeatMs: number): (job: Job) => Promise<void> {
   return async (job) => {
     const startedAt = new Date();
     const log = logger.child({ job: def.name, jobId: String(job.attrs._id) });
     log.info('job started');
+    const heartbeat = new LockHeartbeat(job, heartbeatMs, log);
     try {
       const summary = await def.handler({ jobName: def.name, logger: log, startedAt }, dataOf(job));
+      await heartbeat.stop();
       const durationMs = Date.now() - startedAt.getTime();
       log.info({ durationMs, summary: summary ?? {} }, 'job finished');
       report(onJobRun, def.name, 'success', durationMs, log);
     } catch (error) {
+      await heartbeat.stop();
       const durationMs = Date.now() - startedAt.getTime();
       log.error({ err: error, durationMs }, 'job failed');
       report(onJobRun, def.name, 'failure', durationMs, log);
       throw error instanceof Error ? error : new Error(String(error));
     }
   };
+}
+
+/**
+ * Renews a running job's lock (Agenda's touch) so the lock lifetime can stay short: a run that is
+ * alive keeps its lock, a run whose process died loses it a lifetime after its last beat. stop()
+ * waits for a beat in flight, which would otherwise land after Agenda's unlock and lock the job again.
+ */
+class LockHeartbeat {
+  private inFlight: Promise<void> = Promise.resolve();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(job: Job, everyMs: number, log: Logger) {
+    this.timer = setInterval(() => {
+      this.inFlight = this.inFlight
+        .then(() => job.touch())
+        .catch((err: unknown) => log.warn({ err }, 'job lock not renewed; another instance may start this job once its lock runs out'));
+    }, everyMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.inFlight;
+  }
 }
 
 function dataOf(job: Job): Record<string, unknown> | undefined {

@@ -10,9 +10,10 @@ export interface JobContext {
 }
 
 /**
- * A handler must finish well within the lock lifetime (`JOB_LOCK_LIFETIME_MS`, 10 min): after that
- * the run's lock counts as abandoned and another instance may start the same job again. Claim a
- * bounded batch per run and let the next run take the rest.
+ * A running handler's lock is renewed every third of `JOB_LOCK_LIFETIME_MS` (30 s); once a run's
+ * process dies its lock runs out and another instance may start the job again. Every job must be
+ * safe to run twice at once (a blocked event loop misses beats too): claim work with leases or
+ * SKIP LOCKED, and a bounded batch per run, letting the next run take the rest.
  */
 export interface JobDefinition {
   /** 'gateway-events:retry' */

@@ -15,8 +15,13 @@ export type { JobStatus } from './job-status';
 export { JobNotFoundError, SchedulerError } from './scheduler.errors';
 export { AGENDA_POSTGRES_TABLES, AGENDA_POSTGRES_TABLE, AGENDA_MONGO_COLLECTION } from './scheduler.backend';
 
-/** A run still locked after this counts as crashed and may start again on another instance. */
-export const JOB_LOCK_LIFETIME_MS = 10 * 60_000;
+/**
+ * A run whose lock has not been renewed for this long counts as crashed and may start again on
+ * another instance. Runs renew their lock every third of it (a heartbeat), so a long run keeps it
+ * while an instance killed mid-run (kill -9) holds its jobs for at most this long: the inbox,
+ * delivery and outbox sweeps of the instances left start again within ~30 s.
+ */
+export const JOB_LOCK_LIFETIME_MS = 30_000;
 /** How long stop() waits for running handlers before closing the connection anyway. */
 export const STOP_TIMEOUT_MS = 30_000;
 
@@ -27,6 +32,8 @@ export interface SchedulerOptions {
   logger: Logger;
   instanceName?: string;
   onJobRun?: OnJobRun;
+  /** Default JOB_LOCK_LIFETIME_MS; tests shorten it. */
+  lockLifetimeMs?: number;
 }
 
 /** Agenda behind our own contract; every instance on one database shares the stored jobs. */
@@ -39,6 +46,7 @@ export class Scheduler {
   private readonly runs = new RunTracker();
   private readonly history: RunHistory;
   private readonly processEveryMs: number;
+  private readonly lockLifetimeMs: number;
   private connecting?: Promise<void>;
   private starting?: Promise<void>;
   private stopping?: Promise<void>;
@@ -47,10 +55,11 @@ export class Scheduler {
     this.logger = options.logger.child({ component: 'scheduler' });
     this.backend = createBackend(options.backend, this.logger);
     this.backendKind = this.backend.kind;
+    this.lockLifetimeMs = options.lockLifetimeMs ?? JOB_LOCK_LIFETIME_MS;
     this.agenda = new Agenda({
       backend: this.backend.agendaBackend,
       name: options.instanceName ?? `${hostname()}:${process.pid}`,
-      defaultLockLifetime: JOB_LOCK_LIFETIME_MS,
+      defaultLockLifetime: this.lockLifetimeMs,
     });
     const processEveryMs = intervalMs(this.agenda, options.processEvery);
     if (!processEveryMs) throw SchedulerError.invalidInterval('processEvery', options.processEvery);
@@ -68,9 +77,9 @@ export class Scheduler {
     this.definitions.set(def.name, def);
     // No lockLimit: Agenda refills its queue only on a poll or a NOTIFY, so a limit would leave a
     // runNow that arrives during a run (or a burst of timers) waiting for the next poll.
-    this.agenda.define(def.name, createProcessor(def, this.options.logger, this.options.onJobRun), {
+    this.agenda.define(def.name, createProcessor(def, this.options.logger, this.options.onJobRun, this.lockLifetimeMs / 3), {
       concurrency,
-      lockLifetime: JOB_LOCK_LIFETIME_MS,
+      lockLifetime: this.lockLifetimeMs,
     });
   }
 
@@ -155,7 +164,7 @@ export class Scheduler {
       // Stops polling, closes LISTEN and unlocks claimed runs that have not started yet.
       await this.agenda.stop(false);
       if (!(await this.runs.idle(STOP_TIMEOUT_MS))) {
-        this.logger.warn({ running: this.runs.size, lockLifetimeMs: JOB_LOCK_LIFETIME_MS }, 'stopped with runs still going');
+        this.logger.warn({ running: this.runs.size, lockLifetimeMs: this.lockLifetimeMs }, 'stopped with runs still going');
       }
     } finally {
       await this.backend.close();
@@ -184,7 +193,7 @@ export class Scheduler {
     await this.connected();
     const jobs = await this.storedJobs(defs.map((def) => def.name));
     const now = new Date();
-    return defs.map((def) => toJobStatus(def, jobs.filter((job) => job.name === def.name), now, JOB_LOCK_LIFETIME_MS));
+    return defs.map((def) => toJobStatus(def, jobs.filter((job) => job.name === def.name), now, this.lockLifetimeMs));
   }
 
   // An empty name list would match every stored job.
