@@ -18,6 +18,7 @@ import { listenForInbox } from '../inbox/inbox-listener';
 import { createServices, type Services } from './services';
 import { systemClock, type Clock } from '../platform/shared/clock';
 import { createLogger, type Logger } from '../platform/observability/logger';
+import { JobFailureAlerts } from '../alerts/job-failure-alerts';
 
 export interface AppOptions {
   config: Config;
@@ -65,12 +66,15 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
     processEvery: config.jobs.processEvery,
     // The Scheduler labels its own lines (component: 'scheduler'); a child here too wrote the key twice.
     logger,
-    onJobRun: (name, outcome, ms) => {
+    onJobRun: async (name, outcome, ms, error) => {
       metrics.jobRuns.inc({ job: name, outcome });
       metrics.jobDuration.observe({ job: name }, ms / 1000);
+      await jobFailureAlerts.onRun(name, outcome, error);
     },
   });
   const services = createServices({ config, clock, logger, orm, pubsub, gateway, scheduler, metrics });
+  // Jobs run only once the scheduler starts, below: by then this is set.
+  const jobFailureAlerts = new JobFailureAlerts(services.db, services.alerts, logger.child({ component: 'job-alerts' }));
   metrics.reportOpenAlerts(() => services.alerts.openCountsBySeverity(services.db.fork()));
 
   const httpServer = createServer();

@@ -27,7 +27,7 @@ function newScheduler(overrides: Partial<SchedulerOptions> = {}): Scheduler {
     timezone: 'UTC',
     processEvery: '1 minute',
     logger,
-    onJobRun: (name, outcome, durationMs) => runs.push({ name, outcome, durationMs }),
+    onJobRun: (name, outcome, durationMs) => void runs.push({ name, outcome, durationMs }),
     ...overrides,
   });
   open.push(scheduler);

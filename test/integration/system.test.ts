@@ -1,3 +1,4 @@
+import { adminQuery } from '../support/database';
 import { must } from '../support/fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
 
@@ -82,6 +83,32 @@ describe('system health, jobs and HTTP endpoints', () => {
     await h.app.services.scheduler.runNow(RETRY_JOB);
     const line = new RegExp(`^recoup_job_runs_total\\{job="${RETRY_JOB}",outcome="[a-z_]+"\\} [1-9]\\d*$`, 'm');
     await eventually(async () => line.test(await metrics()), 10_000, 100);
+  });
+
+  it('raises one JOB_FAILED alert for a job whose runs throw, counts them, and resolves it when a run succeeds', async () => {
+    const JOB_ALERTS = `{ alerts(first: 10, filter: { types: [JOB_FAILED], subjectId: "${RETRY_JOB}" }) { edges { node { severity title detail occurrences resolvedAt resolvedBy } } } }`;
+    const jobAlerts = async () => must(await h.gql(JOB_ALERTS, {}, { token: h.tokens.viewer })).alerts.edges.map((e: { node: unknown }) => e.node);
+    // The inbox sweep cannot read its table: each run throws.
+    await adminQuery(h.database.url, `alter table gateway_events rename to gateway_events_away`);
+    try {
+      await h.app.services.scheduler.runNow(RETRY_JOB);
+      await eventually(async () => (await jobAlerts()).length === 1, 10_000, 100);
+      await h.app.services.scheduler.runNow(RETRY_JOB);
+      await eventually(async () => (await jobAlerts())[0].occurrences >= 2, 10_000, 100);
+    } finally {
+      await adminQuery(h.database.url, `alter table gateway_events_away rename to gateway_events`);
+    }
+    const [open] = await jobAlerts();
+    expect(open).toMatchObject({ severity: 'HIGH', title: `Job ${RETRY_JOB} failed`, resolvedAt: null });
+    expect(open.detail).toMatch(/gateway_events/);
+
+    await h.app.services.scheduler.runNow(RETRY_JOB);
+    const [resolved] = await eventually(async () => {
+      const alerts = await jobAlerts();
+      return alerts[0]?.resolvedAt ? alerts : null;
+    }, 10_000, 100);
+    expect(resolved).toMatchObject({ resolvedBy: 'system:scheduler' });
+    expect(await jobAlerts()).toHaveLength(1);
   });
 
   it('answers an unknown route with a 404 JSON body', async () => {

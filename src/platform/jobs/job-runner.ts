@@ -4,7 +4,8 @@ import type { JobDefinition } from './job';
 import type { RunHistory } from './job-history';
 
 export type JobOutcome = 'success' | 'failure';
-export type OnJobRun = (name: string, outcome: JobOutcome, durationMs: number) => void;
+/** Awaited before the run counts as finished (a failure alert is written before the next run). */
+export type OnJobRun = (name: string, outcome: JobOutcome, durationMs: number, error?: unknown) => void | Promise<void>;
 
 /**
  * Wraps a handler for Agenda: logs start and end with the summary, reports the outcome, and
@@ -21,12 +22,12 @@ export function createProcessor(def: JobDefinition, logger: Logger, onJobRun: On
       await heartbeat.stop();
       const durationMs = Date.now() - startedAt.getTime();
       log.info({ durationMs, summary: summary ?? {} }, 'job finished');
-      report(onJobRun, def.name, 'success', durationMs, log);
+      await report(onJobRun, def.name, 'success', durationMs, log);
     } catch (error) {
       await heartbeat.stop();
       const durationMs = Date.now() - startedAt.getTime();
       log.error({ err: error, durationMs }, 'job failed');
-      report(onJobRun, def.name, 'failure', durationMs, log);
+      await report(onJobRun, def.name, 'failure', durationMs, log, error);
       throw error instanceof Error ? error : new Error(String(error));
     }
   };
@@ -62,10 +63,10 @@ function dataOf(job: Job): Record<string, unknown> | undefined {
   return isRecord && Object.keys(data).length > 0 ? (data as Record<string, unknown>) : undefined;
 }
 
-// A metrics callback that throws must not turn a successful run into a failed one.
-function report(onJobRun: OnJobRun | undefined, name: string, outcome: JobOutcome, durationMs: number, log: Logger): void {
+// A callback that throws must not turn a successful run into a failed one.
+async function report(onJobRun: OnJobRun | undefined, name: string, outcome: JobOutcome, durationMs: number, log: Logger, error?: unknown): Promise<void> {
   try {
-    onJobRun?.(name, outcome, durationMs);
+    await onJobRun?.(name, outcome, durationMs, error);
   } catch (err) {
     log.warn({ err }, 'onJobRun callback threw');
   }
