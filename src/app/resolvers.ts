@@ -7,6 +7,7 @@ import { PaymentOperationsResolver } from '../payments/payment-operations.resolv
 import { ReconciliationResolver } from '../reconciliation/reconciliation.resolver';
 import { BundleFieldsResolver, CatalogResolver, PlanFieldsResolver } from '../catalog/catalog.resolver';
 import { CustomerResolver } from '../customers/customer.resolver';
+import { InboundEventResolver } from '../inbox/inbound-event.resolver';
 import { DeliveryResolver, DeliveryStatusChangeResolver } from '../delivery/delivery.resolver';
 import { PaymentDeliveryResolver } from '../delivery/payment-delivery.resolver';
 import { PaymentResolver, PaymentStatusChangeResolver } from '../payments/payment.resolver';
@@ -24,6 +25,7 @@ export const RESOLVERS = [
   CustomerResolver,
   DeliveryResolver,
   DeliveryStatusChangeResolver,
+  InboundEventResolver,
   PaymentDeliveryResolver,
   PaymentResolver,
   PaymentStatusChangeResolver,

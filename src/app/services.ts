@@ -16,6 +16,7 @@ import { redactPersonalValues } from '../customers/personal-data-copies';
 import { forgetOutboxUser } from '../access/telegram-outbox.service';
 import { scrubGatewayEvents } from '../customers/gateway-event-scrubber';
 import { AlertService } from '../alerts/alert.service';
+import { recordAudit } from '../audit/audit.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import { CatalogService } from '../catalog/catalog.service';
 import { queueBackoff, type Config } from '../platform/config';
@@ -136,6 +137,10 @@ export function createServices(infra: Infrastructure): Services {
     // A redelivery (or a retry) applied it after all: the alert about giving up no longer holds.
     onRecovered: async (tx, event) => {
       await alerts.resolveByFingerprint(tx, `${AlertType.GATEWAY_EVENT_FAILED}:gateway_event:${event.id}`, `event ${event.eventId} applied on attempt ${event.attempts}`, 'webhook-intake');
+    },
+    // An operator's replay gave the event its attempts back: who and what, with the change.
+    onReplay: (tx, actor, { event, before, after }) => {
+      recordAudit(tx, actor, { action: 'inbound_event.replay', subjectType: 'gateway_event', subjectId: event.id, before, after, note: `${event.gateway} event ${event.eventId} (${event.type})` });
     },
   });
   const payouts = new PayoutService(alerts);

@@ -11,6 +11,8 @@ import { BaseEntity } from '../platform/database/base.entity';
 @Entity({ tableName: 'gateway_events' })
 @Unique({ properties: ['gateway', 'eventId'] })
 @Index({ name: 'gateway_events_unprocessed', expression: `create index "gateway_events_unprocessed" on "gateway_events" ("next_attempt_at") where "processed_at" is null` })
+@Index({ properties: ['createdAt', 'id'] })
+@Index({ name: 'gateway_events_failed', expression: `create index "gateway_events_failed" on "gateway_events" ("created_at", "id") where "processed_at" is null and "last_error" is not null` })
 export class GatewayEvent extends BaseEntity {
   @Field()
   @Property({ type: 'text' })

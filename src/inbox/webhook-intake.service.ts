@@ -1,13 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { SpanContext } from '@opentelemetry/api';
-import type { Database, Tx } from '../platform/database/transaction';
+import type { Actor, Database, Tx } from '../platform/database/transaction';
 import type { Logger } from '../platform/observability/logger';
 import { safeErrorMessage } from '../platform/observability/safe-error';
 import { activeSpanContext, inSpan, markFailed, PAYMENT_ID } from '../platform/observability/spans';
 import { LeaseQueue } from '../platform/jobs/lease-queue';
 import type { BackoffPolicy } from '../platform/shared/backoff';
+import { isUuid } from '../platform/shared/ids';
 import { GatewayEvent } from './gateway-event.entity';
+import { InboxError } from './inbox.errors';
 import { describePath, sanitiseJson, wellFormed, type SanitisedPath } from './payload-sanitiser';
 
 export interface IncomingEvent {
@@ -46,6 +48,15 @@ export interface IntakeHooks {
   onGaveUp?(tx: Tx, event: GatewayEvent): Promise<void>;
   /** Called in the applying transaction when an event that had failed before is finally applied. */
   onRecovered?(tx: Tx, event: GatewayEvent): Promise<void>;
+  /** Called in the transaction where an operator's replay gave an event its attempts back (the audit entry). */
+  onReplay?(tx: Tx, actor: Actor, replay: ReplayReset): Promise<void> | void;
+}
+
+/** What an operator's replay changed on an event before applying it again. */
+export interface ReplayReset {
+  event: GatewayEvent;
+  before: { attempts: number; lastError: string | null; nextAttemptAt: string | null; gaveUp: boolean };
+  after: { attempts: number; nextAttemptAt: string };
 }
 
 export interface IntakeSettings {
@@ -185,6 +196,44 @@ export class WebhookIntake {
     const result = await this.applyClaimed(claimed[0]);
     if (result.error) throw result.error;
     return { status, outcome: result.outcome };
+  }
+
+  /**
+   * An operator's replay: the stored event applied again now, through the same claim and applier
+   * as the sweep. One not applied yet (failed, given up, or waiting) gets its attempt budget back
+   * and is due now (audited through onReplay in that transaction), then is claimed and applied
+   * here: its effect and processedAt commit together, and a failure is recorded as on any other
+   * attempt. One already applied is never applied a second time: it is answered as it is, with
+   * nothing changed (events arrive twice and out of order; only the unique (gateway, event id)
+   * and processedAt make an effect happen once). Answers the row as it stands afterwards.
+   * NOT_FOUND for an unknown id; CONFLICT for an event refused for good when it was stored.
+   */
+  async replay(actor: Actor, id: string): Promise<GatewayEvent> {
+    if (!isUuid(id)) throw InboxError.notFound(id);
+    const due = await this.db.transaction(async (tx): Promise<boolean> => {
+      const rows: Array<Record<string, unknown>> = await tx.em.execute(`select * from gateway_events where id = ? for update`, [id]);
+      if (rows.length === 0) throw InboxError.notFound(id);
+      const event = tx.em.map(GatewayEvent, rows[0]);
+      if (event.processedAt !== null) return false;
+      if (event.lastError?.startsWith(REFUSED)) throw InboxError.refused(id, event.lastError);
+      const now = tx.clock.now();
+      await tx.em.execute(`update gateway_events set attempts = 0, next_attempt_at = ?, updated_at = ? where id = ?`, [now, now, id]);
+      await this.hooks.onReplay?.(tx, actor, {
+        event,
+        before: { attempts: event.attempts, lastError: event.lastError, nextAttemptAt: event.nextAttemptAt?.toISOString() ?? null, gaveUp: event.nextAttemptAt === null },
+        after: { attempts: 0, nextAttemptAt: now.toISOString() },
+      });
+      return true;
+    });
+    if (due) {
+      // Waits for a row held a moment (a redelivery's INSERT … ON CONFLICT); one a worker applied meanwhile is no longer claimable.
+      const claimed = await this.queue.claim(this.db.fork(), { now: this.db.clock.now(), limit: 1, ids: [id], waitForLock: true });
+      if (claimed.length > 0) await this.applyClaimed(claimed[0]);
+    }
+    const em = this.db.fork();
+    const rows: Array<Record<string, unknown>> = await em.execute(`select * from gateway_events where id = ?`, [id]);
+    if (rows.length === 0) throw InboxError.notFound(id);
+    return em.map(GatewayEvent, rows[0]);
   }
 
   /**

@@ -66,12 +66,16 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } {
   return { createdAt, id };
 }
 
-/** Keyset pagination, newest first, on (createdAt, id): stable while rows are being added. */
+/**
+ * Keyset pagination, newest first, on (createdAt, id): stable while rows are being added.
+ * `exclude` leaves properties unread (a large column no field of the node shows).
+ */
 export async function paginate<T extends { id: string; createdAt: Date }>(
   em: EntityManager,
   entity: ClassType<T>,
   where: FilterQuery<T>,
   args: ConnectionArgs,
+  options: { exclude?: ReadonlyArray<keyof T & string> } = {},
 ): Promise<Connection<T>> {
   const first = Math.min(100, Math.max(1, args.first ?? 20));
   const conditions: unknown[] = [where];
@@ -80,7 +84,7 @@ export async function paginate<T extends { id: string; createdAt: Date }>(
     conditions.push({ $or: [{ createdAt: { $lt: createdAt } }, { createdAt, id: { $lt: id } }] });
   }
   const [rows, totalCount] = await Promise.all([
-    em.find(entity, { $and: conditions } as FilterQuery<T>, { orderBy: { createdAt: 'desc', id: 'desc' } as never, limit: first + 1 }),
+    em.find(entity, { $and: conditions } as FilterQuery<T>, { orderBy: { createdAt: 'desc', id: 'desc' } as never, limit: first + 1, ...(options.exclude ? { exclude: options.exclude as never } : {}) }),
     em.count(entity, where),
   ]);
   const page = rows.slice(0, first);
