@@ -18,6 +18,7 @@ import { connectApi, type Api, type LiveState } from './api';
 import { debounce, el } from './dom';
 import { AlertsPanel } from './panels/alerts';
 import { DeliveriesPanel } from './panels/deliveries';
+import { INBOX_ALERT_TYPES, InboxPanel } from './panels/inbox';
 import { ISSUE_ALERT_TYPES, IssuesPanel } from './panels/issues';
 import { PendingPanel } from './panels/pending';
 import { StatsPanel } from './panels/stats';
@@ -59,6 +60,7 @@ function open(credential: Credential): void {
   const deliveries = new DeliveriesPanel(api, toasts);
   const pending = new PendingPanel(api);
   const issues = new IssuesPanel(api, toasts);
+  const inbox = new InboxPanel(api, toasts);
   let closed = false;
 
   function report(what: string) {
@@ -77,6 +79,7 @@ function open(credential: Credential): void {
     deliveries.refresh().catch(report('Loading deliveries failed'));
     pending.refresh().catch(report('Loading pending payments failed'));
     issues.refresh().catch(report('Loading payment issues failed'));
+    inbox.refresh().catch(report('Loading failed webhook events failed'));
   }
   function setLive(state: LiveState, detail?: string): void {
     liveBadge.dataset.state = state;
@@ -102,22 +105,27 @@ function open(credential: Credential): void {
   const refreshDeliveries = debounce(() => deliveries.refresh().catch(report('Loading deliveries failed')), REFRESH_DEBOUNCE_MS);
   const refreshPending = debounce(() => pending.refresh().catch(report('Loading pending payments failed')), REFRESH_DEBOUNCE_MS);
   const refreshIssues = debounce(() => issues.refresh().catch(report('Loading payment issues failed')), REFRESH_DEBOUNCE_MS);
+  const refreshInbox = debounce(() => inbox.refresh().catch(report('Loading failed webhook events failed')), REFRESH_DEBOUNCE_MS);
 
   api.subscribe(DashboardAlertRaisedDocument, ({ alertRaised }) => {
     alerts.raised(alertRaised);
     refreshAlertCounts();
     if (ISSUE_ALERT_TYPES.has(alertRaised.type)) refreshIssues();
+    if (INBOX_ALERT_TYPES.has(alertRaised.type)) refreshInbox();
   });
   api.subscribe(DashboardAlertResolvedDocument, ({ alertResolved }) => {
     alerts.resolved(alertResolved.id);
     refreshAlertCounts();
     if (ISSUE_ALERT_TYPES.has(alertResolved.type)) refreshIssues();
+    if (INBOX_ALERT_TYPES.has(alertResolved.type)) refreshInbox();
   });
   api.subscribe(DashboardRecoveryStatsDocument, ({ recoveryStatsUpdated }) => stats.render(recoveryStatsUpdated));
   api.subscribe(DashboardDeliveryChangedDocument, refreshDeliveries);
+  // A payment that changed may be an event applied at last (by the sweep, a redelivery, a replay elsewhere).
   api.subscribe(DashboardPaymentChangedDocument, () => {
     refreshPending();
     refreshIssues();
+    refreshInbox();
   });
 
   root.replaceChildren(
@@ -128,7 +136,8 @@ function open(credential: Credential): void {
     el('main', {},
       stats.element,
       el('div', { class: 'columns' }, alerts.element, deliveries.element),
-      el('div', { class: 'columns wide-left' }, issues.element, pending.element)),
+      el('div', { class: 'columns wide-left' }, issues.element, pending.element),
+      inbox.element),
     toasts.element,
   );
 }

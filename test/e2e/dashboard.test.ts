@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { AlertSeverity, AlertType } from '../../src/alerts/alert.types';
 import { buildDashboard, CHROMIUM_PATH, launchChromium } from '../support/browser';
-import { createPayment, must, seedCatalog } from '../support/fixtures';
+import { createPayment, declinedPaymentEvent, must, seedCatalog } from '../support/fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
 import { cuttableProxy } from '../support/net';
 
@@ -138,6 +138,29 @@ describe('operations dashboard in headless Chromium', () => {
     await row(page, 'issues', drifted.id).getByRole('button', { name: `Sync payment ${drifted.id}` }).click();
     await eventually(async () => (await paymentOf(drifted.id)).status === 'SUCCEEDED');
     await row(page, 'issues', drifted.id).waitFor({ state: 'detached' });
+    await expectNoToastErrors(page);
+    await page.close();
+  });
+
+  it('lists a webhook event the inbox could not apply, and replays it with its button once the cause is gone', async () => {
+    // Stripe's re-read fails while the payment_intent.payment_failed is applied: stored, not applied, waiting for a retry.
+    const { paymentId, paymentIntent, event } = await declinedPaymentEvent(h);
+    h.stripe.failNext({ method: 'GET', path: `/v1/payment_intents/${paymentIntent.id}` }, { status: 500 });
+    expect(await h.stripe.sendEvent(event)).toBe(200);
+    const [stored] = await h.app.services.db.fork().execute(`select id from gateway_events where event_id = ? and processed_at is null and last_error is not null`, [event.id]);
+    expect(stored).toBeDefined();
+
+    const page = await openDashboard(h.tokens.admin);
+    await liveBadge(page).waitFor();
+    const eventRow = page.locator(`#inbox tr[data-event-id="${stored.id}"]`);
+    await eventRow.waitFor();
+    expect(await eventRow.textContent()).toContain('payment_intent.payment_failed');
+
+    await eventRow.getByRole('button', { name: `Replay event ${event.id}` }).click();
+    await eventRow.waitFor({ state: 'detached' });
+    await page.locator('.toast.info', { hasText: 'PENDING -> FAILED' }).waitFor();
+    expect((await paymentOf(paymentId)).status).toBe('FAILED');
+    expect(await page.locator('#inbox').textContent()).toContain('No failed webhook events.');
     await expectNoToastErrors(page);
     await page.close();
   });
