@@ -24,7 +24,11 @@ describe('SIGTERM drains', () => {
   let holder: PoolClient | undefined;
 
   async function startRecoup(): Promise<RecoupProcess> {
+    // As deployed: in production Apollo's own signal handling would be on (NODE_ENV=test turns it off).
     const child = await startRecoupProcess({
+      NODE_ENV: 'production',
+      STRIPE_ALLOW_TEST_KEYS: 'true',
+      TELEGRAM_WEBHOOK_SECRET: 'drain-telegram-webhook-secret',
       DATABASE_URL: db.url,
       STRIPE_SECRET_KEY: 'sk_test_drain',
       STRIPE_WEBHOOK_SECRET: WEBHOOK_SECRET,
