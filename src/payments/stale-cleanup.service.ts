@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AlertService } from '../alerts/alert.service';
+import { recordAudit } from '../audit/audit.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import type { Actor, Database } from '../platform/database/transaction';
 import type { Logger } from '../platform/observability/logger';
@@ -16,6 +17,8 @@ export interface CleanupReport {
   errors: number;
   refundsRetried: number;
 }
+
+const isSystem = (actor: Actor): boolean => actor.id.startsWith('system:');
 
 /** A run stops after this long even if more is stale (bounded; the next run continues). */
 const MAX_RUN_MS = 60_000;
@@ -62,7 +65,7 @@ export class StaleCleanup {
       after = stale[stale.length - 1];
     }
     if (!customerId) report.refundsRetried = (await this.late.refundAllOwed()).refunded;
-    await this.finish(run.id, report, lastError);
+    await this.finish(run.id, report, lastError, { actor, trigger, customerId });
     return { ...report, runId: run.id };
   }
 
@@ -79,10 +82,22 @@ export class StaleCleanup {
     );
   }
 
-  private async finish(runId: string, report: CleanupReport, lastError: string | null): Promise<void> {
+  private async finish(runId: string, report: CleanupReport, lastError: string | null, by: { actor: Actor; trigger: string; customerId?: string }): Promise<void> {
     await this.db.transaction(async (tx) => {
       const run = await tx.em.findOneOrFail(CleanupRun, runId);
       Object.assign(run, { finishedAt: tx.clock.now(), expired: report.expired, foundPaid: report.foundPaid, errors: report.errors, lastError });
+      // A run someone asked for (forceCleanup, cleanupStalePayments) is an action of theirs: one
+      // audit entry with what it did, committed with the run's counts. The scheduled job's runs
+      // are on record as cleanup runs already.
+      if (!isSystem(by.actor)) {
+        recordAudit(tx, by.actor, {
+          action: 'cleanup.run',
+          subjectType: 'cleanup_run',
+          subjectId: runId,
+          after: { trigger: by.trigger, customerId: by.customerId ?? null, ...report },
+          note: lastError,
+        });
+      }
       if (report.expired > this.settings.largeThreshold) {
         await this.alerts.raise(tx, {
           type: AlertType.LARGE_CLEANUP,

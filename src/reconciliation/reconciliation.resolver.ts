@@ -19,7 +19,7 @@ export class ReconciliationResolver {
     @Arg('wait', () => Boolean, { defaultValue: false }) wait?: boolean,
   ): Promise<ReconciliationRun> {
     const { reconciliation } = ctx.services;
-    const trigger = actor(ctx).id;
+    const trigger = actor(ctx);
     return wait ? reconciliation.run(trigger, windowDays ?? undefined) : reconciliation.runInBackground(trigger, windowDays ?? undefined);
   }
 

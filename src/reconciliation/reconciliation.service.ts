@@ -1,8 +1,9 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import type { Config } from '../platform/config';
-import type { Database } from '../platform/database/transaction';
+import { recordAudit } from '../audit/audit.service';
+import type { Actor, Database, Tx } from '../platform/database/transaction';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
 import { AppError } from '../platform/shared/errors';
 import type { Logger } from '../platform/observability/logger';
@@ -35,15 +36,19 @@ export class ReconciliationService {
     private readonly logger: Logger,
   ) {}
 
-  /** Runs to the end and answers the stored run. */
-  async run(trigger: string, windowDays = this.settings.windowDays): Promise<ReconciliationRun> {
-    return this.execute(await this.start(trigger, windowDays));
+  /**
+   * Runs to the end and answers the stored run. `trigger` is `job` (or a bench's name), or the
+   * actor who asked for the run (runReconciliation): theirs is an operator action, audited once
+   * as `reconciliation.run` when the run ends, with its status and counts.
+   */
+  async run(trigger: string | Actor, windowDays = this.settings.windowDays): Promise<ReconciliationRun> {
+    return this.execute(await this.start(triggerOf(trigger), windowDays), requesterOf(trigger));
   }
 
-  /** Starts a run and answers at once (RUNNING); it finishes in the background. */
-  async runInBackground(trigger: string, windowDays = this.settings.windowDays): Promise<ReconciliationRun> {
-    const run = await this.start(trigger, windowDays);
-    const work = this.execute(run).catch((error: unknown) => this.logger.error({ err: error, runId: run.id }, 'reconciliation run failed'));
+  /** Starts a run and answers at once (RUNNING); it finishes in the background (audited as run's). */
+  async runInBackground(trigger: string | Actor, windowDays = this.settings.windowDays): Promise<ReconciliationRun> {
+    const run = await this.start(triggerOf(trigger), windowDays);
+    const work = this.execute(run, requesterOf(trigger)).catch((error: unknown) => this.logger.error({ err: error, runId: run.id }, 'reconciliation run failed'));
     this.background.add(work);
     void work.finally(() => this.background.delete(work));
     return run;
@@ -70,7 +75,7 @@ export class ReconciliationService {
     }
   }
 
-  private async execute(run: ReconciliationRun): Promise<ReconciliationRun> {
+  private async execute(run: ReconciliationRun, requester: Actor | null): Promise<ReconciliationRun> {
     const started = Date.now();
     const lister = new GatewayLister(this.settings);
     const recorder = new FindingRecorder(this.db, this.alerts, run.id);
@@ -91,9 +96,9 @@ export class ReconciliationService {
     try {
       const { errors, scopes, counts } = await this.runChecks(ctx);
       const resolved = await recorder.resolveGone([...scopes, ...this.selfScope(errors)]);
-      return await this.finish(run.id, { errors, counts, resolved, recorder, lister, durationMs: Date.now() - started });
+      return await this.finish(run.id, requester, { errors, counts, resolved, recorder, lister, durationMs: Date.now() - started });
     } catch (error) {
-      await this.abandon(run.id, error);
+      await this.abandon(run.id, requester, error);
       throw error;
     } finally {
       clearInterval(heartbeat);
@@ -125,11 +130,13 @@ export class ReconciliationService {
     return errors.length === 0 ? [{ alertType: AlertType.RECONCILIATION_FAILED, examined: () => true, note: 'a later run completed every check' }] : [];
   }
 
-  private async finish(runId: string, result: { errors: RunError[]; counts: Record<string, number>; resolved: number; recorder: FindingRecorder; lister: GatewayLister; durationMs: number }): Promise<ReconciliationRun> {
+  private async finish(runId: string, requester: Actor | null, result: { errors: RunError[]; counts: Record<string, number>; resolved: number; recorder: FindingRecorder; lister: GatewayLister; durationMs: number }): Promise<ReconciliationRun> {
     const { errors, recorder, lister } = result;
     const status = errors.length === 0 ? ReconciliationRunStatus.SUCCEEDED : errors.length === this.checks.length ? ReconciliationRunStatus.FAILED : ReconciliationRunStatus.PARTIAL;
     return this.db.transaction(async (tx) => {
-      const run = await tx.em.findOneOrFail(ReconciliationRun, runId);
+      const run = await tx.em.findOneOrFail(ReconciliationRun, runId, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      // Closed meanwhile as a dead run (its heartbeat stopped for minutes): that close was audited.
+      const wasRunning = run.status === ReconciliationRunStatus.RUNNING;
       Object.assign(run, countsOf(recorder), result.counts, {
         status,
         errors,
@@ -150,6 +157,7 @@ export class ReconciliationService {
           subjectId: 'nightly',
         });
       }
+      if (requester && wasRunning) auditRun(tx, requester, run);
       this.logger.info({ runId, status, apiCalls: run.apiCalls, rateLimited: run.rateLimited, durationMs: run.durationMs, alertsRaised: run.alertsRaised, alertsResolved: run.alertsResolved }, 'reconciliation run finished');
       return run;
     });
@@ -160,16 +168,63 @@ export class ReconciliationService {
   }
 
   /** Something outside the checks failed (the database): the run must not stay RUNNING. */
-  private async abandon(runId: string, error: unknown): Promise<void> {
-    const errors = JSON.stringify([{ check: 'run', message: (error as Error).message ?? String(error) }]);
-    await this.db.fork().execute(`update reconciliation_runs set status = 'FAILED', finished_at = ?, errors = ?::jsonb where id = ? and status = 'RUNNING'`, [this.db.clock.now(), errors, runId]).catch(() => undefined);
+  private async abandon(runId: string, requester: Actor | null, error: unknown): Promise<void> {
+    const errors = [{ check: 'run', message: (error as Error).message ?? String(error) }];
+    await this.db
+      .transaction(async (tx) => {
+        const run = await tx.em.findOne(ReconciliationRun, { id: runId, status: ReconciliationRunStatus.RUNNING }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+        if (!run) return;
+        Object.assign(run, { status: ReconciliationRunStatus.FAILED, finishedAt: tx.clock.now(), errors });
+        if (requester) auditRun(tx, requester, run);
+      })
+      .catch(() => undefined);
   }
 
+  /** Runs of a process that died are closed FAILED; one someone asked for gets its audit entry then. */
   private async closeStale(): Promise<void> {
     const cutoff = new Date(this.db.clock.now().getTime() - STALE_AFTER_MS);
-    await this.db.fork().execute(
-      `update reconciliation_runs set status = 'FAILED', finished_at = ?, errors = ?::jsonb where status = 'RUNNING' and heartbeat_at < ?`,
-      [this.db.clock.now(), JSON.stringify([{ check: 'run', message: 'the process running it stopped (no heartbeat)' }]), cutoff],
-    );
+    await this.db.transaction(async (tx) => {
+      // One statement: of two instances starting at once, only one closes (and audits) a dead run.
+      const closed = await tx.em.execute<Array<{ id: string; trigger: string }>>(
+        `update reconciliation_runs set status = 'FAILED', finished_at = ?, errors = ?::jsonb where status = 'RUNNING' and heartbeat_at < ? returning id, trigger`,
+        [tx.clock.now(), JSON.stringify([{ check: 'run', message: 'the process running it stopped (no heartbeat)' }]), cutoff],
+      );
+      for (const row of closed.filter((r) => r.trigger !== 'job')) {
+        const run = await tx.em.findOneOrFail(ReconciliationRun, row.id, { refresh: true });
+        auditRun(tx, { id: row.trigger }, run);
+      }
+    });
   }
+}
+
+const triggerOf = (trigger: string | Actor): string => (typeof trigger === 'string' ? trigger : trigger.id);
+const requesterOf = (trigger: string | Actor): Actor | null => (typeof trigger === 'string' ? null : trigger);
+
+/** One `reconciliation.run` entry for a run someone asked for: how it ended and what it found. */
+function auditRun(tx: Tx, actor: Actor, run: ReconciliationRun): void {
+  recordAudit(tx, actor, {
+    action: 'reconciliation.run',
+    subjectType: 'reconciliation_run',
+    subjectId: run.id,
+    before: { status: ReconciliationRunStatus.RUNNING },
+    after: {
+      status: run.status,
+      windowStart: run.windowStart.toISOString(),
+      windowEnd: run.windowEnd.toISOString(),
+      paymentsChecked: run.paymentsChecked,
+      outOfSync: run.outOfSync,
+      stuckAuthorizations: run.stuckAuthorizations,
+      failedPayouts: run.failedPayouts,
+      payoutStatusChanges: run.payoutStatusChanges,
+      missingPayments: run.missingPayments,
+      unknownGatewayPayments: run.unknownGatewayPayments,
+      noShowsReleased: run.noShowsReleased,
+      missedWebhooks: run.missedWebhooks,
+      alertsRaised: run.alertsRaised,
+      alertsResolved: run.alertsResolved,
+      apiCalls: run.apiCalls,
+      errors: run.errors.length,
+    },
+    note: run.errors.length > 0 ? run.errors.map((e) => `${e.check}: ${e.message}`).join('; ').slice(0, 1000) : null,
+  });
 }
