@@ -62,7 +62,7 @@ export function createMonitoring(deps: MonitoringDeps): Monitoring {
   scheduler.define(manualCaptureJob(manualCapture, config.capture.sweepEvery));
 
   const paymentOperations = new PaymentOperations(db, gateway, transitions, paymentSync, manualCapture, alerts);
-  const refunds = new Refunds(db, gateway, transitions, paymentSync, paymentOperations, logger.child({ component: 'refunds' }));
+  const refunds = new Refunds(db, gateway, transitions, paymentSync, paymentOperations, alerts, logger.child({ component: 'refunds' }));
   const settings = config.reconciliation;
   const checks = [
     new MissedWebhooksCheck(deps.intake, alerts),

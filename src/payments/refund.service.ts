@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import { subjectFingerprint, type AlertService } from '../alerts/alert.service';
+import { AlertType } from '../alerts/alert.types';
 import { recordAudit } from '../audit/audit.service';
-import type { Actor, Database } from '../platform/database/transaction';
+import type { Actor, Database, Tx } from '../platform/database/transaction';
 import { GatewayError } from '../integrations/stripe/gateway.errors';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
 import { AppError } from '../platform/shared/errors';
@@ -9,11 +11,20 @@ import type { Payment } from './payment.entity';
 import type { PaymentOperations } from './payment-operations.service';
 import { PaymentOperationError } from './payment-operations.errors';
 import { PaymentStatus } from './payment-status';
-import type { PaymentSync } from './payment-sync.service';
+import { REFUND_FAILED_ACTION, type PaymentSync } from './payment-sync.service';
 import type { PaymentTransitions } from './payment-transitions.service';
 import { Refund, RefundStatus } from './refund.entity';
 
-const REFUNDABLE: readonly PaymentStatus[] = [PaymentStatus.SUCCEEDED, PaymentStatus.DISPUTED];
+/**
+ * Whether money can go back to the customer: a captured payment (SUCCEEDED, DISPUTED), or a
+ * REFUNDED one whose refunded total is below its amount because a refund failed at Stripe (the
+ * money is owed again: PaymentSync.recordRefundFailure lowers the total, the status stays). How
+ * much may go is decided under the payment's lock (Refunds.reserve), never more than is left.
+ */
+export function isRefundable(payment: Pick<Payment, 'status' | 'amountMinor' | 'refundedMinor'>): boolean {
+  if (payment.status === PaymentStatus.SUCCEEDED || payment.status === PaymentStatus.DISPUTED) return true;
+  return payment.status === PaymentStatus.REFUNDED && payment.refundedMinor < payment.amountMinor;
+}
 
 export interface RefundOutcome {
   refund: Refund;
@@ -35,6 +46,7 @@ export class Refunds {
     private readonly transitions: PaymentTransitions,
     private readonly sync: PaymentSync,
     private readonly operations: PaymentOperations,
+    private readonly alerts: AlertService,
     private readonly logger: Logger,
   ) {}
 
@@ -45,7 +57,7 @@ export class Refunds {
     const payment = await this.operations.require(paymentId);
     const intent = await this.operations.readThrough(payment);
     if (!intent) throw PaymentOperationError.noIntent(paymentId);
-    if (!REFUNDABLE.includes(payment.status) || intent.status !== 'succeeded') throw PaymentOperationError.notRefundable(paymentId, payment.status, intent.status);
+    if (!isRefundable(payment) || intent.status !== 'succeeded') throw PaymentOperationError.notRefundable(paymentId, payment.status, intent.status);
     for (const pending of await this.pending(this.db.fork(), paymentId)) {
       const settled = await this.execute(actor, pending, payment.stripePaymentIntentId ?? intent.id);
       if (amountMinor === pending.amountMinor) return settled;
@@ -108,8 +120,25 @@ export class Refunds {
       const ours = (await tx.em.find(Refund, { payment: payment.id, status: RefundStatus.SUCCEEDED })).reduce((sum, r) => sum + r.amountMinor, 0);
       const outcome = await this.sync.recordRefund(tx, actor, payment, stripeTotal ?? Math.max(payment.refundedMinor, ours), `refund: ${refund.reason}`);
       recordAudit(tx, actor, { action: 'payment.refund', subjectType: 'payment', subjectId: payment.id, before, after: { status: payment.status, refundedMinor: payment.refundedMinor, refundId: refund.id, stripeRefundId, amountMinor: refund.amountMinor }, note: `${refund.reason} (${outcome})` });
+      await this.resolveRefundFailed(tx, actor, payment);
       return { refund, payment };
     });
+  }
+
+  /**
+   * A refund that failed at Stripe lowered the refunded total (REFUND_FAILED, "refund again"). Once
+   * a refund has brought the total back to where it stood before the latest failure, the customer
+   * has the money that did not reach them: the alert is resolved in the same transaction.
+   */
+  private async resolveRefundFailed(tx: Tx, actor: Actor, payment: Payment): Promise<void> {
+    const rows: Array<{ before_minor: number | null }> = await tx.em.execute(
+      `select (before->>'refundedMinor')::int as before_minor from audit_entries where subject_type = 'payment' and subject_id = ? and action = ? order by at desc, created_at desc limit 1`,
+      [payment.id, REFUND_FAILED_ACTION],
+    );
+    const owedBack = rows[0]?.before_minor;
+    if (owedBack === undefined || owedBack === null || payment.refundedMinor < owedBack) return;
+    const note = `refunded again by ${actor.id}: ${payment.refundedMinor} of ${payment.amountMinor} ${payment.currency.toUpperCase()} refunded`;
+    await this.alerts.resolveByFingerprint(tx, subjectFingerprint(AlertType.REFUND_FAILED, 'payment', payment.id), note, 'refunds');
   }
 
   private async recordFailure(refundId: string, message: string): Promise<void> {

@@ -24,7 +24,7 @@ export async function refundFailed(ctx: StripeApply, tx: Tx, payment: Payment, f
   const back = amountMinor ?? result.loweredBy;
   const next =
     payment.status === PaymentStatus.REFUNDED
-      ? 'The payment stays REFUNDED and its access stays ended; refund again from the Stripe dashboard.'
+      ? 'The payment stays REFUNDED and its access stays ended; refund again (refundPayment: what failed is refundable again).'
       : 'Refund again (refundPayment).';
   await ctx.alerts.raise(tx, {
     type: AlertType.REFUND_FAILED,
