@@ -1,5 +1,5 @@
 import type { InviteLinkService } from '../access/invite-link.service';
-import type { AlertService } from '../alerts/alert.service';
+import { subjectFingerprint, type AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import type { CatalogService } from '../catalog/catalog.service';
 import type { Config } from '../platform/config';
@@ -316,7 +316,10 @@ export class DeliveryService {
     const now = this.db.clock.now();
     const write = this.outcomeWrite(ctx, result, now);
     const alert = write.status === DeliveryStatus.FAILED && result.kind !== 'revoked';
-    if (!alert) {
+    // Delivered after a retry, the sweep or an operator's recovery: a DELIVERY_FAILED alert an
+    // earlier attempt raised is settled, and resolved in the same transaction.
+    const settles = write.status === DeliveryStatus.DELIVERED && write.recovered;
+    if (!alert && !settles) {
       // One statement; a delivery first waits for the payment's row lock within it.
       const row = await recordOutcomeRow(this.db.fork(), ctx.paymentId, ctx.lease, now, write, { lockPayment: write.status === DeliveryStatus.DELIVERED });
       if (!row) return this.currentOutcome(ctx.paymentId);
@@ -324,9 +327,13 @@ export class DeliveryService {
       return this.outcomeOf(row);
     }
     return this.db.transaction(async (tx) => {
-      const row = await recordOutcomeRow(tx.em, ctx.paymentId, ctx.lease, now, write);
+      const row = await recordOutcomeRow(tx.em, ctx.paymentId, ctx.lease, now, write, { lockPayment: settles });
       if (!row) return this.currentOutcome(ctx.paymentId);
       if (alert && !row.access_revoked_at) await this.raiseFailed(tx, ctx, row.failure_reason ?? '');
+      if (settles && row.status === DeliveryStatus.DELIVERED) {
+        const note = `delivered on attempt ${row.attempts} (${ctx.via === 'operator' ? 'recovered by an operator' : `via ${ctx.via}`})`;
+        await this.alerts.resolveByFingerprint(tx, subjectFingerprint(AlertType.DELIVERY_FAILED, 'payment', ctx.paymentId), note, 'delivery');
+      }
       this.publishChange(tx, ctx.customerId, row, DeliveryStatus.IN_PROGRESS);
       return this.outcomeOf(row);
     });
