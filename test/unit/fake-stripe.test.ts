@@ -338,6 +338,26 @@ describe('fake Stripe', () => {
     expect((await stripe.refunds.create({ payment_intent: paymentIntent.id })).amount).toBe(3000);
   });
 
+  it('moves a payout along its lifecycle: payout.updated with the previous status, then payout.<final>; failed even after paid, canceled only while pending', async () => {
+    const { payout } = await fake.createPayout({ status: 'pending', amount: 4200 });
+    const transit = await fake.movePayout(payout.id, 'in_transit');
+    expect(transit.events.map((e) => e.type)).toEqual(['payout.updated']);
+    const paid = await fake.movePayout(payout.id, 'paid');
+    expect(paid.events.map((e) => e.type)).toEqual(['payout.updated', 'payout.paid']);
+    expect(paid.events[0].data.previous_attributes).toMatchObject({ status: 'in_transit' });
+    const returned = await fake.movePayout(payout.id, 'failed', { code: 'no_account', message: 'The bank account details on file are probably incorrect.' });
+    expect(returned.events.map((e) => e.type)).toEqual(['payout.updated', 'payout.failed']);
+    expect(await stripe.payouts.retrieve(payout.id)).toMatchObject({ status: 'failed', failure_code: 'no_account', amount: 4200, failure_balance_transaction: expect.stringMatching(/^txn_/) });
+    // The paid event kept its snapshot.
+    expect(paid.events[1].data.object).toMatchObject({ status: 'paid' });
+    await expect(fake.movePayout(payout.id, 'paid')).rejects.toThrow('cannot become');
+
+    const { payout: waiting } = await fake.createPayout({ status: 'pending' });
+    const canceled = await fake.movePayout(waiting.id, 'canceled');
+    expect(canceled.events.map((e) => e.type)).toEqual(['payout.updated', 'payout.canceled']);
+    await expect(fake.movePayout((await fake.createPayout({ status: 'paid' })).payout.id, 'canceled')).rejects.toThrow('cannot become');
+  });
+
   it('settles a delayed checkout payment: processing at completion, then succeeded or failed', async () => {
     const ok = await stripe.checkout.sessions.create(checkoutParams());
     const completed = await fake.completeCheckout(ok.id, { delayed: true });

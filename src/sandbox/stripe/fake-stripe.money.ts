@@ -145,3 +145,36 @@ export function createPayout(engine: FakeStripeEngine, input: PayoutInput = {}):
   if (status === 'paid' || status === 'failed' || status === 'canceled') engine.emit(`payout.${status}`, payout);
   return payout;
 }
+
+/** Where a payout can go from each status: canceled only while pending, failed even after paid (the bank returns it). */
+const PAYOUT_MOVES: Record<FakePayout['status'], ReadonlyArray<FakePayout['status']>> = {
+  pending: ['in_transit', 'paid', 'failed', 'canceled'],
+  in_transit: ['paid', 'failed'],
+  paid: ['failed'],
+  failed: [],
+  canceled: [],
+};
+
+/**
+ * Moves a payout along its lifecycle as Stripe would: payout.updated (with the previous status),
+ * then payout.paid / payout.failed / payout.canceled for those. A failed or canceled payout puts
+ * the money back on the balance (failure_balance_transaction); a failure carries its code and
+ * message. Failed and canceled are final.
+ */
+export function movePayout(engine: FakeStripeEngine, payoutId: string, status: FakePayout['status'], failure: { code?: string; message?: string } = {}): FakePayout {
+  const payout = engine.store.payouts.get(payoutId, 'payout');
+  if (!PAYOUT_MOVES[payout.status].includes(status)) {
+    throw FakeStripeError.invalidRequest(`This payout has a status of \`${payout.status}\` and cannot become \`${status}\`.`);
+  }
+  const previous = { status: payout.status, failure_code: payout.failure_code, failure_message: payout.failure_message };
+  payout.status = status;
+  if (status === 'failed') {
+    payout.failure_code = failure.code ?? 'account_closed';
+    payout.failure_message = failure.message ?? 'The bank account has been closed.';
+  }
+  if (status === 'failed' || status === 'canceled') payout.failure_balance_transaction = `txn_${payout.id.slice(3)}_reversal`;
+  if (status === 'paid') payout.reconciliation_status = 'completed';
+  engine.emit('payout.updated', payout, previous);
+  if (status === 'paid' || status === 'failed' || status === 'canceled') engine.emit(`payout.${status}`, payout);
+  return payout;
+}

@@ -7,7 +7,7 @@ import { completeCheckout, expireCheckout, settleAsyncCheckout, type CompleteChe
 import { FakeStripeEngine } from './fake-stripe.engine';
 import { FakeStripeError } from './fake-stripe.errors';
 import type { Fault, FaultMatch } from './fake-stripe.faults';
-import { closeDispute, createPayout, createRefund, disputeCharge, failRefund, type PayoutInput } from './fake-stripe.money';
+import { closeDispute, createPayout, createRefund, disputeCharge, failRefund, movePayout, type PayoutInput } from './fake-stripe.money';
 import { notFoundPage, payPage, successRedirect } from './fake-stripe.pay-page';
 import {
   authorizePaymentIntent,
@@ -19,7 +19,7 @@ import {
   type PaymentIntentInput,
 } from './fake-stripe.payment-intents';
 import type { EventDelivery, FakeStripeStore } from './fake-stripe.store';
-import type { FakeEvent, FakePaymentIntent, PaymentIntentStatus, StripeObject } from './fake-stripe.types';
+import type { FakeEvent, FakePaymentIntent, FakePayout, PaymentIntentStatus, StripeObject } from './fake-stripe.types';
 import { WebhookSender, type DeliveryResult, type WebhookTarget } from './fake-stripe.webhooks';
 
 export type { Fault, FaultMatch } from './fake-stripe.faults';
@@ -156,6 +156,11 @@ export class FakeStripe {
 
   createPayout(input: PayoutInput = {}, options: HelperOptions = {}) {
     return this.run(() => ({ payout: createPayout(this.engine, input) }), options);
+  }
+
+  /** A payout moves on at Stripe: paid, failed (also after paid: the bank returned it), canceled (while pending), in_transit. */
+  movePayout(payoutId: string, status: FakePayout['status'], failure: { code?: string; message?: string } = {}, options: HelperOptions = {}) {
+    return this.run(() => ({ payout: movePayout(this.engine, payoutId, status, failure) }), options);
   }
 
   refundCharge(chargeOrPaymentIntentId: string, refund: { amount?: number; reason?: string } = {}, options: HelperOptions = {}) {
