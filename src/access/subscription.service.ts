@@ -40,6 +40,17 @@ const UNPAID_REASON: Partial<Record<PaymentStatus, string>> = {
   [PaymentStatus.CANCELLED]: 'authorization released',
 };
 
+/**
+ * Whether a payment extends the subscription from its current end (else from now). A running
+ * period is extended. So is a PAST_DUE one, although its end has passed: the customer kept access
+ * through the renewal grace while its charge was retried, and this payment (the retry that
+ * worked, or a checkout) pays for the period after the old one, not for a period from today.
+ */
+export function continuesPeriod(status: SubscriptionStatus, currentPeriodEnd: Date, now: Date): boolean {
+  if (status === SubscriptionStatus.PAST_DUE) return true;
+  return status !== SubscriptionStatus.LAPSED && currentPeriodEnd > now;
+}
+
 export class SubscriptionService {
   private readonly accessEndedListeners: AccessEndedListener[] = [];
 
@@ -97,7 +108,7 @@ export class SubscriptionService {
     const plan = await tx.em.findOneOrFail(Plan, payment.plan.id);
     const now = tx.clock.now();
     const existing = await tx.em.findOne(Subscription, { customer: payment.customer.id, bundle: payment.bundle.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    const running = existing && existing.status !== SubscriptionStatus.LAPSED && existing.currentPeriodEnd > now;
+    const running = existing && continuesPeriod(existing.status, existing.currentPeriodEnd, now);
     const start = running ? existing.currentPeriodStart : now;
     const from = running ? existing.currentPeriodEnd : now;
     const subscription = existing ?? tx.em.create(Subscription, { customer: payment.customer.id, bundle: payment.bundle.id, currentPeriodStart: now, currentPeriodEnd: now });
@@ -153,7 +164,7 @@ export class SubscriptionService {
       if (durationDays === undefined) throw new Error(`plan ${payment.planId} of payment ${payment.id} not found`);
       const sub = current.get(`${payment.customerId}:${payment.bundleId}`);
       const periodEnd = sub ? new Date(sub.current_period_end) : null;
-      const running = sub && sub.status !== SubscriptionStatus.LAPSED && periodEnd! > now;
+      const running = sub && continuesPeriod(sub.status, periodEnd!, now);
       const start = running ? new Date(sub.current_period_start) : now;
       const end = new Date((running ? periodEnd! : now).getTime() + durationDays * DAY_MS);
       const row = {

@@ -65,7 +65,7 @@ export function createRetries(deps: RetriesDeps): Retries {
     renewalGraceMs: config.access.renewalGraceMs,
     lastRetryMarginMs: settings.lastRetryMarginMs,
     batchSize: settings.renewalBatchSize,
-  }, logger.child({ component: 'dunning' }));
+  }, notifier, logger.child({ component: 'dunning' }));
   dunning.watch(settlement);
   scheduler.define(retryProcessorJob(retryProcessor, settings.processEvery));
   scheduler.define(renewalsJob(dunning, settings.renewalsEvery));

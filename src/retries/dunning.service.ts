@@ -1,15 +1,25 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { SubscriptionDunning } from '../access/subscription-dunning.service';
-import { systemActor, type Database } from '../platform/database/transaction';
+import { systemActor, type Database, type Tx } from '../platform/database/transaction';
 import type { OffSessionPayments } from '../payments/off-session-payments';
+import { Payment } from '../payments/payment.entity';
 import { PaymentKind } from '../payments/payment-kind';
 import type { PaymentService } from '../payments/payment.service';
 import type { Logger } from '../platform/observability/logger';
-import { RetryOrigin } from './retry-job.entity';
+import { formatMoney, type CustomerNotifier } from './retry-events';
+import { RetryOrigin, type RetryJob } from './retry-job.entity';
 import type { RetryQueue } from './retry-queue.service';
 import type { RetrySettlement } from './retry-settlement';
+import { RetryReason } from './strategies';
 
 const actor = systemActor('dunning');
+
+/** Why the renewal did not go through, in the customer's words. */
+const DECLINED: Partial<Record<RetryReason, string>> = {
+  [RetryReason.INSUFFICIENT_FUNDS]: 'the bank declined it for insufficient funds',
+  [RetryReason.HARD_DECLINE]: 'the bank declined the card',
+  [RetryReason.UNKNOWN]: 'the charge did not go through',
+};
 
 export interface DunningSettings {
   /** How long after its end an auto-renewing subscription keeps access (the access expiry's RENEWAL_GRACE_HOURS). */
@@ -39,6 +49,7 @@ export class DunningService {
     private readonly offSession: OffSessionPayments,
     private readonly queue: RetryQueue,
     private readonly settings: DunningSettings,
+    private readonly notifier: CustomerNotifier,
     private readonly logger: Logger,
   ) {}
 
@@ -49,11 +60,29 @@ export class DunningService {
       },
       // A customer asked to act (authenticate, use another card) keeps the grace period to pay by
       // checkout; the access expiry lapses the subscription when it ends. Otherwise it lapses now.
-      gaveUp: async (tx, job, why, customerCanAct) => {
+      gaveUp: async (tx, job, why, customerCanAct, outcomeUnknown) => {
         if (job.origin !== RetryOrigin.RENEWAL || !job.subscriptionId || customerCanAct) return;
         await this.subscriptions.lapse(tx, actor, job.subscriptionId, `renewal retries exhausted: ${why}`);
+        // The customer is told their access is ending, unless Stripe may have the money after all.
+        if (!outcomeUnknown) await this.tellRenewalFailed(tx, job);
       },
     });
+  }
+
+  /**
+   * The renewal could not be charged and its retries are spent: the subscription has lapsed and
+   * the customer is told over Telegram after commit (best effort, as every retry notice; the
+   * job's customerNotifiedAt records that it went out).
+   */
+  private async tellRenewalFailed(tx: Tx, job: RetryJob): Promise<void> {
+    const payment = await tx.em.findOneOrFail(Payment, job.payment.id, { populate: ['bundle'] });
+    const amount = formatMoney(job.amountMinor, job.currency);
+    const tries = job.attempts;
+    const message = [
+      `We could not charge ${amount} to your saved card for the renewal: ${DECLINED[job.reason ?? RetryReason.UNKNOWN] ?? DECLINED[RetryReason.UNKNOWN]}. We tried ${tries} ${tries === 1 ? 'time' : 'times'}.`,
+      'Your access to the channels ends now. To come back, buy the plan again.',
+    ].join('\n\n');
+    this.notifier.notifyAfterCommit(tx, { customerId: job.customer.id, jobId: job.id, amountMinor: job.amountMinor, currency: job.currency }, message, `Your ${payment.bundle.getEntity().name} subscription was not renewed`);
   }
 
   /** Bounded: one batch of due subscriptions per run, each renewed in its own transaction. */

@@ -66,6 +66,8 @@ export function formatMoney(amountMinor: number, currency: string): string {
   return format.format(amountMinor / 10 ** (format.resolvedOptions().maximumFractionDigits ?? 2));
 }
 
+const escapeHtml = (text: string): string => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+
 /**
  * Tells a customer what only they can fix (authenticate, use another card), over Telegram, after
  * the deciding transaction commits. Best effort: a failure is logged and left on the job (no
@@ -79,18 +81,19 @@ export class CustomerNotifier {
     private readonly logger: Logger,
   ) {}
 
-  notifyAfterCommit(tx: Tx, target: { customerId: string; jobId: string | null; amountMinor: number; currency: string }, message: string): void {
-    tx.afterCommit(() => this.notify(target, message));
+  /** `title`: the message's bold first line (default: "Payment of <amount> needs you"). */
+  notifyAfterCommit(tx: Tx, target: { customerId: string; jobId: string | null; amountMinor: number; currency: string }, message: string, title?: string): void {
+    tx.afterCommit(() => this.notify(target, message, title ?? `Payment of ${formatMoney(target.amountMinor, target.currency)} needs you`));
   }
 
-  private async notify(target: { customerId: string; jobId: string | null; amountMinor: number; currency: string }, message: string): Promise<void> {
+  private async notify(target: { customerId: string; jobId: string | null; amountMinor: number; currency: string }, message: string, title: string): Promise<void> {
     const customer = await this.customers.require(this.db.fork(), target.customerId);
     if (!customer.telegramUserId) {
       this.logger.warn({ customerId: target.customerId, jobId: target.jobId }, 'customer action needed but the customer has no Telegram chat');
       return;
     }
     try {
-      await this.telegram.sendMessage(customer.telegramUserId, `<b>Payment of ${formatMoney(target.amountMinor, target.currency)} needs you</b>\n\n${message}`);
+      await this.telegram.sendMessage(customer.telegramUserId, `<b>${escapeHtml(title)}</b>\n\n${message}`);
     } catch (error) {
       this.logger.warn({ err: error, customerId: target.customerId, jobId: target.jobId }, 'could not notify the customer');
       return;

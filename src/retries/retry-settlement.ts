@@ -21,8 +21,11 @@ export interface FailureDetails extends ChargeFailure {
 /** Dunning listens: a renewal that fails makes its subscription PAST_DUE, one that gives up lapses it. */
 export interface SettlementListener {
   failed?(tx: Tx, job: RetryJob): Promise<void>;
-  /** customerCanAct: the customer was asked to fix it (authenticate, another card). */
-  gaveUp?(tx: Tx, job: RetryJob, why: string, customerCanAct: boolean): Promise<void>;
+  /**
+   * customerCanAct: the customer was asked to fix it (authenticate, another card).
+   * outcomeUnknown: the last charge got no answer, so Stripe may have the money after all.
+   */
+  gaveUp?(tx: Tx, job: RetryJob, why: string, customerCanAct: boolean, outcomeUnknown: boolean): Promise<void>;
 }
 
 export const retriesUsed = (job: RetryJob): number => Math.max(0, job.attempts - (job.firstAttemptIsCharge ? 1 : 0));
@@ -98,7 +101,7 @@ export class RetrySettlement {
       subjectId: job.payment.id,
     });
     publishRetryEvent(tx, RetryEventType.EXHAUSTED, job, why);
-    for (const listener of this.listeners) await listener.gaveUp?.(tx, job, why, customerCanAct);
+    for (const listener of this.listeners) await listener.gaveUp?.(tx, job, why, customerCanAct, outcomeUnknown);
   }
 
   async cancel(tx: Tx, job: RetryJob, why: string, by: Actor): Promise<void> {
