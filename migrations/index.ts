@@ -8,6 +8,7 @@ import { Migration20261122042621_reconciliation } from './Migration2026112204262
 import { Migration20261122043328_retry_queue } from './Migration20261122043328_retry_queue';
 import { Migration20261202150024_gateway_event_sanitized_paths } from './Migration20261202150024_gateway_event_sanitized_paths';
 import { Migration20261202190954_deliveries } from './Migration20261202190954_deliveries';
+import { Migration20261203060500_business_metrics } from './Migration20261203060500_business_metrics';
 import { Migration20261203060700_gateway_events_listing } from './Migration20261203060700_gateway_events_listing';
 
 /** Every migration, in order. `npm run migration:create` rewrites this file. */
@@ -21,5 +22,6 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261122043328_retry_queue', class: Migration20261122043328_retry_queue },
   { name: 'Migration20261202150024_gateway_event_sanitized_paths', class: Migration20261202150024_gateway_event_sanitized_paths },
   { name: 'Migration20261202190954_deliveries', class: Migration20261202190954_deliveries },
+  { name: 'Migration20261203060500_business_metrics', class: Migration20261203060500_business_metrics },
   { name: 'Migration20261203060700_gateway_events_listing', class: Migration20261203060700_gateway_events_listing },
 ];

@@ -10,6 +10,7 @@ import { DeliveryStatus } from './delivery-status';
  */
 @Entity({ tableName: 'deliveries' })
 @Index({ name: 'deliveries_due', expression: `create index "deliveries_due" on "deliveries" ("next_attempt_at") where "status" in ('PENDING', 'IN_PROGRESS')` })
+@Index({ name: 'deliveries_owed_since', expression: `create index "deliveries_owed_since" on "deliveries" ("owed_since") where "status" in ('PENDING', 'IN_PROGRESS')` })
 @Index({ name: 'deliveries_attention', expression: `create index "deliveries_attention" on "deliveries" ("status", "created_at") where "status" in ('FAILED', 'AWAITING_CUSTOMER')` })
 export class Delivery {
   // The key is the payment's: one delivery per payment (mapToPk: the property is the bare id).
@@ -56,6 +57,14 @@ export class Delivery {
   /** The payment's paid_at, copied when the delivery became owed: seconds-to-delivery without a join. */
   @Property({ type: 'timestamptz', nullable: true })
   paidAt: Date | null = null;
+
+  /**
+   * When the delivery last became owed (PENDING or IN_PROGRESS); null while it is not. Written only by
+   * a row trigger (migration 20261203060500), from the writer's updated_at: whatever is set here is
+   * overwritten.
+   */
+  @Property({ type: 'timestamptz', nullable: true })
+  owedSince: Date | null = null;
 
   @Property({ type: 'timestamptz', defaultRaw: 'now()' })
   createdAt: Date & Opt = new Date();

@@ -20,6 +20,8 @@ registerEnumType(FindingType, { name: 'FindingType' });
 @Entity({ tableName: 'reconciliation_findings' })
 @Index({ properties: ['run', 'type'] })
 @Index({ properties: ['subjectId', 'createdAt'] })
+// Open findings (their alert still open) are found from the open alerts: /metrics.
+@Index({ name: 'reconciliation_findings_alert', expression: `create index "reconciliation_findings_alert" on "reconciliation_findings" ("alert_id") where "alert_id" is not null` })
 export class ReconciliationFinding extends BaseEntity {
   [OptionalProps]?: 'runId';
 
