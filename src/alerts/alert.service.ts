@@ -121,7 +121,7 @@ export class AlertService {
     return rows.map((r) => ({ fingerprint: r.fingerprint, type: r.type, subjectId: r.subject_id }));
   }
 
-  async openCountsBySeverity(em: EntityManager): Promise<Record<AlertSeverity, number>> {
+  async openCountsBySeverity(em: Pick<EntityManager, 'execute'>): Promise<Record<AlertSeverity, number>> {
     const rows: Array<{ severity: AlertSeverity; count: string }> = await em.execute(
       `select severity, count(*) as count from alerts where resolved_at is null group by severity`,
     );

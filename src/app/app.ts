@@ -16,6 +16,7 @@ import { createExpressApp, finishExpressApp } from './http';
 import { Scheduler } from '../platform/jobs/scheduler';
 import { listenForInbox } from '../inbox/inbox-listener';
 import { createServices, type Services } from './services';
+import { reportBusinessMetrics } from './business-metrics';
 import { systemClock, type Clock } from '../platform/shared/clock';
 import { createLogger, type Logger } from '../platform/observability/logger';
 import { JobFailureAlerts } from '../alerts/job-failure-alerts';
@@ -75,7 +76,7 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
   const services = createServices({ config, clock, logger, orm, pubsub, gateway, scheduler, metrics });
   // Jobs run only once the scheduler starts, below: by then this is set.
   const jobFailureAlerts = new JobFailureAlerts(services.db, services.alerts, logger.child({ component: 'job-alerts' }));
-  metrics.reportOpenAlerts(() => services.alerts.openCountsBySeverity(services.db.fork()));
+  reportBusinessMetrics(metrics, services);
 
   const httpServer = createServer();
   const app = createExpressApp(services, new StripeWebhookVerifier(stripe, config.stripe.webhookSecrets));

@@ -20,7 +20,7 @@ import { RetryPrechecks } from '../retries/retry-prechecks';
 import { RetryProcessor } from '../retries/retry-processor';
 import { RetryQueue } from '../retries/retry-queue.service';
 import { RetryRequests } from '../retries/retry-requests.service';
-import { RetrySettlement } from '../retries/retry-settlement';
+import { RetrySettlement, type RetryObserver } from '../retries/retry-settlement';
 import { renewalsJob, retryProcessorJob } from '../retries/retry.jobs';
 
 export interface Retries {
@@ -43,6 +43,8 @@ export interface RetriesDeps {
   paymentSync: PaymentSync;
   telegram: TelegramClient;
   logger: Logger;
+  /** Outcomes and processing times, for metrics. */
+  observer?: RetryObserver;
   /** Tests pin the jitter. */
   random?: () => number;
 }
@@ -57,9 +59,10 @@ export function createRetries(deps: RetriesDeps): Retries {
   const budget = new RetryBudget(settings.cardBudget, settings.cardBudgetWindowDays);
   const notifier = new CustomerNotifier(db, deps.customers, deps.telegram, log);
   const settlement = new RetrySettlement(offSession, deps.transitions, deps.alerts, notifier, budget, { jitter: settings.jitter }, deps.random);
+  if (deps.observer) settlement.observe(deps.observer);
   const retryQueue = new RetryQueue(db, settlement, settings.leaseMs);
   const batch = new RetryBatch(db, new RetryPrechecks(offSession, subscriptions, budget));
-  const retryProcessor = new RetryProcessor(db, retryQueue, batch, gateway, settlement, settings, log);
+  const retryProcessor = new RetryProcessor(db, retryQueue, batch, gateway, settlement, settings, log, deps.observer);
   const retryRequests = new RetryRequests(db, deps.payments, offSession, gateway, retryQueue, retryProcessor, budget, notifier, settings.jitter);
   const dunning = new DunningService(db, subscriptions, deps.payments, offSession, retryQueue, {
     renewalGraceMs: config.access.renewalGraceMs,

@@ -123,7 +123,7 @@ export function createServices(infra: Infrastructure): Services {
   const checkoutAdvice = new CheckoutAdvice(pending, catalog, scheduler);
   scheduler.define(staleCleanupJob(staleCleanup, config.payments.cleanupCron));
   const intake = new WebhookIntake(db, logger.child({ component: 'inbox' }), { maxAttempts: config.jobs.gatewayEventMaxAttempts, leaseMs: config.jobs.inboxLeaseMs, batchSize: config.jobs.inboxBatchSize, batchApply: config.jobs.inboxBatchApply, backoff: queueBackoff(config.queues.inbox, config.queues) }, {
-    onOutcome: (gateway, outcome) => metrics.webhookEvents.inc({ gateway, outcome }),
+    onOutcome: (gateway, type, outcome) => metrics.webhookEvent(gateway, type, outcome),
     onGaveUp: async (tx, event) => {
       await alerts.raise(tx, {
         type: AlertType.GATEWAY_EVENT_FAILED,
@@ -193,7 +193,10 @@ export function createServices(infra: Infrastructure): Services {
   }
 
   const monitoring = createMonitoring({ config, logger, db, gateway, scheduler, alerts, transitions, paymentSync, intake, delivery, subscriptions, payouts });
-  const retries = createRetries({ config, db, gateway, scheduler, alerts, catalog, customers, payments, transitions, paymentSync, telegram, logger });
+  const retries = createRetries({
+    config, db, gateway, scheduler, alerts, catalog, customers, payments, transitions, paymentSync, telegram, logger,
+    observer: { outcome: (outcome) => metrics.retryOutcomes.inc({ outcome }), processed: (result, seconds) => metrics.retryProcessing.observe({ result }, seconds) },
+  });
   return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, pending, latePayments, staleCleanup, checkoutAdvice, paymentSync, intake, telegram, delivery, dispatcher, recoverySweep, deliveryAdmin, recoveryStats, recoveryStatsFeed, subscriptions, personalData, accessExpiry, testLinks, retention, emailFallback, accessQueries: new AccessQueries(clock), ...telegramAccess, ...retries, payouts, ...monitoring };
 }
 

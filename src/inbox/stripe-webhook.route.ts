@@ -22,7 +22,7 @@ export function stripeWebhookRouter(deps: { verifier: StripeWebhookVerifier; int
       const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       event = deps.verifier.verify(body, req.header('stripe-signature'));
     } catch (error) {
-      deps.metrics.webhookEvents.inc({ gateway: 'stripe', outcome: 'bad_signature' });
+      deps.metrics.webhookEvent('stripe', null, 'bad_signature');
       log.warn({ reason: (error as Error).message }, 'rejected a Stripe webhook');
       res.status(400).json({ error: (error as Error).message });
       return;

@@ -30,7 +30,7 @@ export function telegramWebhookRouter(deps: { secret: string | undefined; update
   const router = express.Router();
   const checkSecret = (req: Request, res: Response, next: () => void) => {
     if (sameSecret(req.header(SECRET_HEADER), deps.secret)) return next();
-    deps.metrics.webhookEvents.inc({ gateway: 'telegram', outcome: 'bad_signature' });
+    deps.metrics.webhookEvent('telegram', null, 'bad_signature');
     deps.logger.warn({ requestId: res.locals.requestId, route: 'telegram-webhook' }, 'rejected a Telegram update: wrong or missing secret token');
     res.status(401).json({ error: 'Wrong or missing secret token' });
   };

@@ -43,7 +43,8 @@ export interface IntakeResult {
 }
 
 export interface IntakeHooks {
-  onOutcome?(gateway: string, outcome: IntakeStatus | 'processed' | 'failed'): void;
+  /** Each event's outcome, on receipt and once applied (or failed); `type` is the event's own, unbounded (the hook bounds it). */
+  onOutcome?(gateway: string, type: string, outcome: IntakeStatus | 'processed' | 'failed'): void;
   /** Called in the failure's transaction when an event has used up its attempts. */
   onGaveUp?(tx: Tx, event: GatewayEvent): Promise<void>;
   /** Called in the applying transaction when an event that had failed before is finally applied. */
@@ -165,7 +166,7 @@ export class WebhookIntake {
       );
     }
     const status = reliedOn.length > 0 ? await this.storeRefused(incoming, reliedOn) : await this.store(incoming);
-    this.hooks.onOutcome?.(incoming.gateway, status);
+    this.hooks.onOutcome?.(incoming.gateway, incoming.type, status);
     const origin = activeSpanContext();
     if (origin && status !== 'unapplied') {
       if (this.origins.size >= ORIGINS_MAX) this.origins.clear();
@@ -189,7 +190,7 @@ export class WebhookIntake {
       return { status, outcome: null };
     }
     const status = await this.store(incoming, false);
-    this.hooks.onOutcome?.(incoming.gateway, status);
+    this.hooks.onOutcome?.(incoming.gateway, incoming.type, status);
     if (status === 'duplicate') return { status, outcome: null };
     const claimed = await this.claim(1, `gateway = ? and event_id = ?`, [incoming.gateway, incoming.eventId]);
     if (claimed.length === 0) return { status, outcome: 'queued: another worker is applying it' };
@@ -390,7 +391,7 @@ export class WebhookIntake {
     for (const id of applied) {
       const row = rows.find((r) => r.id === id)!;
       this.origins.delete(originKey(row.gateway, row.event_id));
-      this.hooks.onOutcome?.(row.gateway, 'processed');
+      this.hooks.onOutcome?.(row.gateway, row.type, 'processed');
     }
     return applied;
   }
@@ -427,10 +428,10 @@ export class WebhookIntake {
         if (rows.length === 0 || rows[0].processed_at !== null) return null; // applied meanwhile (by a worker whose lease had run out)
         return this.apply(tx, eventOf(claimed));
       });
-      this.hooks.onOutcome?.(claimed.gateway, 'processed');
+      this.hooks.onOutcome?.(claimed.gateway, claimed.type, 'processed');
       return { outcome };
     } catch (error) {
-      this.hooks.onOutcome?.(claimed.gateway, 'failed');
+      this.hooks.onOutcome?.(claimed.gateway, claimed.type, 'failed');
       await this.recordFailure(claimed, error);
       return { outcome: null, error };
     }

@@ -7,7 +7,7 @@ import { AttemptOutcome, RetryAttempt } from './retry-attempt.entity';
 import type { PlannedCharge, PlannedSettlement, RetryBatch } from './retry-batch';
 import { RetryJob } from './retry-job.entity';
 import type { Claim, RetryQueue } from './retry-queue.service';
-import type { FailureDetails, RetrySettlement } from './retry-settlement';
+import type { FailureDetails, RetryObserver, RetrySettlement } from './retry-settlement';
 import { outcomeUnknown } from './strategies';
 
 export interface ProcessorSettings {
@@ -51,6 +51,7 @@ export class RetryProcessor {
     private readonly settlement: RetrySettlement,
     private readonly settings: ProcessorSettings,
     private readonly logger: Logger,
+    private readonly observer: RetryObserver = {},
   ) {}
 
   async run(overrides: Partial<ProcessorSettings> = {}): Promise<RunSummary> {
@@ -89,6 +90,7 @@ export class RetryProcessor {
   }
 
   private async chargeAndRecord(planned: PlannedCharge, summary: RunSummary): Promise<void> {
+    const started = performance.now();
     try {
       // Its attempt row stays IN_FLIGHT: the new owner takes it as unknown and sends this same key.
       if (!(await this.queue.renew(planned.claim))) return void this.logger.warn({ jobId: planned.claim.jobId }, 'claim lost before charging: another worker owns this job now');
@@ -97,15 +99,18 @@ export class RetryProcessor {
       await timed(summary, 'recordMs', () => this.record(planned.claim, planned.attemptId, result));
       if (result.ok) summary.succeeded++;
       else summary.failed++;
+      this.processed(result.ok ? 'succeeded' : 'failed', started);
     } catch (error) {
       // Recorded nowhere: the job stays PROCESSING until its lease runs out, then the same key is re-sent.
       summary.errors++;
+      this.processed('error', started);
       this.logger.error({ err: error, jobId: planned.claim.jobId }, 'retry charge could not be recorded');
     }
   }
 
   /** A job the checks settled without charging: paid elsewhere, cancelled, out of budget, no card. */
   private async settle({ claim, verdict, outcomeUnknown: unknown }: PlannedSettlement, summary: RunSummary): Promise<void> {
+    const started = performance.now();
     try {
       await this.db.transaction(async (tx) => {
         const job = await tx.em.findOne(RetryJob, { id: claim.jobId, leaseToken: claim.leaseToken }, { lockMode: LockMode.PESSIMISTIC_WRITE });
@@ -116,10 +121,16 @@ export class RetryProcessor {
         else await this.settlement.failed(tx, job, verdict.failure, null);
       });
       summary.settledWithoutCharge++;
+      this.processed('settled', started);
     } catch (error) {
       summary.errors++;
+      this.processed('error', started);
       this.logger.error({ err: error, jobId: claim.jobId }, 'retry job could not be settled');
     }
+  }
+
+  private processed(result: 'succeeded' | 'failed' | 'settled' | 'error', started: number): void {
+    this.observer.processed?.(result, (performance.now() - started) / 1000);
   }
 
   private async charge(input: OffSessionChargeInput): Promise<ChargeResult> {

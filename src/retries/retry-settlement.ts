@@ -28,6 +28,16 @@ export interface SettlementListener {
   gaveUp?(tx: Tx, job: RetryJob, why: string, customerCanAct: boolean, outcomeUnknown: boolean): Promise<void>;
 }
 
+/** What became of a job, told once its transaction has committed. */
+export type RetryOutcome = 'succeeded' | 'paid_elsewhere' | 'retry_scheduled' | 'exhausted' | 'customer_action_needed' | 'cancelled';
+
+/** Metrics listen: outcomes from the settlement, processing times from the processor. */
+export interface RetryObserver {
+  outcome?(outcome: RetryOutcome): void;
+  /** One claimed job: succeeded or failed (charged and recorded), settled (no charge needed), error (nothing recorded). */
+  processed?(result: 'succeeded' | 'failed' | 'settled' | 'error', seconds: number): void;
+}
+
 export const retriesUsed = (job: RetryJob): number => Math.max(0, job.attempts - (job.firstAttemptIsCharge ? 1 : 0));
 
 /**
@@ -37,6 +47,7 @@ export const retriesUsed = (job: RetryJob): number => Math.max(0, job.attempts -
  */
 export class RetrySettlement {
   private readonly listeners: SettlementListener[] = [];
+  private observer: RetryObserver = {};
 
   constructor(
     private readonly payments: OffSessionPayments,
@@ -52,17 +63,23 @@ export class RetrySettlement {
     this.listeners.push(listener);
   }
 
+  observe(observer: RetryObserver): void {
+    this.observer = observer;
+  }
+
   async succeeded(tx: Tx, job: RetryJob, attempt: RetryAttempt, intent: GatewayPaymentIntent): Promise<void> {
     await this.payments.recordCharged(tx, actor, job.payment.id, intent, `retry job ${job.id}, attempt ${attempt.attempt}`);
     job.recovered = attempt.isRetry;
     this.finish(tx, job, RetryJobStatus.SUCCEEDED, `charged: ${intent.id} (${intent.status})`);
     publishRetryEvent(tx, RetryEventType.SUCCEEDED, job, null);
+    this.told(tx, 'succeeded');
   }
 
   /** Someone paid the payment outside the queue (a checkout, a webhook for an earlier attempt): nothing left to charge. */
   paidElsewhere(tx: Tx, job: RetryJob, status: PaymentStatus): void {
     this.finish(tx, job, RetryJobStatus.SUCCEEDED, `payment already ${status}`);
     publishRetryEvent(tx, RetryEventType.SUCCEEDED, job, `payment already ${status}`);
+    this.told(tx, 'paid_elsewhere');
   }
 
   async failed(tx: Tx, job: RetryJob, failure: FailureDetails, attempt: RetryAttempt | null): Promise<void> {
@@ -101,6 +118,7 @@ export class RetrySettlement {
       subjectId: job.payment.id,
     });
     publishRetryEvent(tx, RetryEventType.EXHAUSTED, job, why);
+    this.told(tx, customerCanAct ? 'customer_action_needed' : 'exhausted');
     for (const listener of this.listeners) await listener.gaveUp?.(tx, job, why, customerCanAct, outcomeUnknown);
   }
 
@@ -109,12 +127,20 @@ export class RetrySettlement {
     this.finish(tx, job, RetryJobStatus.CANCELLED, why);
     await this.closePayment(tx, job, `retry cancelled: ${why}`);
     publishRetryEvent(tx, RetryEventType.CANCELLED, job, why);
+    this.told(tx, 'cancelled');
   }
 
   private reschedule(tx: Tx, job: RetryJob, at: Date, strategyRetries: number): void {
     Object.assign(job, { status: RetryJobStatus.QUEUED, nextAttemptAt: at, leaseToken: null, leaseExpiresAt: null });
     job.maxAttempts = strategyRetries + (job.firstAttemptIsCharge ? 1 : 0);
     publishRetryEvent(tx, RetryEventType.ATTEMPTED, job, job.errorMessage);
+    this.told(tx, 'retry_scheduled');
+  }
+
+  /** After commit: a rolled-back settlement happened to no job. */
+  private told(tx: Tx, outcome: RetryOutcome): void {
+    const observer = this.observer;
+    if (observer.outcome) tx.afterCommit(() => observer.outcome!(outcome));
   }
 
   private finish(tx: Tx, job: RetryJob, status: RetryJobStatus, outcome: string): void {

@@ -41,3 +41,15 @@ export async function retryStats(em: EntityManager, topCodes = 5): Promise<Retry
     topErrorCodes: codes,
   };
 }
+
+/**
+ * Open jobs (queued or charging) per status and reason, over the open rows only (the partial
+ * unique index retry_jobs_one_open_per_payment): finished jobs, which pile up, are not read.
+ */
+export const OPEN_RETRY_JOBS_SQL = `select status, coalesce(reason, 'NONE') as reason, count(*)::float8 as n from retry_jobs where status in ('QUEUED', 'PROCESSING') group by 1, 2`;
+
+/** `reason` NONE: no charge of the job has failed yet (a renewal or chargeWithRetry still to be sent). */
+export async function openRetryJobCounts(em: Pick<EntityManager, 'execute'>): Promise<Array<{ status: RetryJobStatus; reason: string; n: number }>> {
+  const rows: Array<{ status: RetryJobStatus; reason: string; n: number }> = await em.execute(OPEN_RETRY_JOBS_SQL);
+  return rows.map((r) => ({ status: r.status, reason: r.reason, n: Number(r.n) }));
+}

@@ -71,7 +71,7 @@ describe('system health, jobs and HTTP endpoints', () => {
   it('counts a webhook with a bad signature in /metrics', async () => {
     const response = await fetch(`${h.url}/webhooks/stripe`, { method: 'POST', headers: { 'stripe-signature': 't=1,v1=deadbeef' }, body: '{"id":"evt_1"}' });
     expect(response.status).toBe(400);
-    expect(await metrics()).toMatch(/^recoup_webhook_events_total\{gateway="stripe",outcome="bad_signature"\} [1-9]\d*$/m);
+    expect(await metrics()).toMatch(/^recoup_webhook_events_total\{source="stripe",type="other",outcome="bad_signature"\} [1-9]\d*$/m);
   });
 
   it('reports open alerts by severity in /metrics', async () => {
