@@ -19,7 +19,7 @@ function writeIndex(): void {
   const names = files.map((f) => f.replace(/\.ts$/, ''));
   const source = [
     "import type { MigrationObject } from '@mikro-orm/core';",
-    ...names.map((n) => `import { ${n} } from '../platform/database/${n}';`),
+    ...names.map((n) => `import { ${n} } from './${n}';`),
     '',
     '/** Every migration, in order. `npm run migration:create` rewrites this file. */',
     'export const MIGRATIONS: MigrationObject[] = [',
