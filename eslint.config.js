@@ -16,6 +16,13 @@ const LAYERS = [
   layer('./src/inbox', [...APP, ...FEATURES, './src/sandbox'], 'src/inbox stores events for the features to apply; it knows none of them'),
   layer('./src/sandbox', [...APP, ...FEATURES, './src/inbox'], 'src/sandbox (the fake Stripe and Telegram) stands apart from the app it fakes for'),
   ...FEATURES.map((feature) => layer(feature, [...APP, './src/sandbox'], 'a feature never reaches up into src/app, nor into the sandbox fakes')),
+  // A feature's internals: its subfolders (payments/stripe-apply, reconciliation/checks) and its
+  // entry points (resolvers, jobs, routes, GraphQL inputs and presenters) are wired by src/app only.
+  ...FEATURES.map((feature) => ({
+    target: `${feature}/**`,
+    from: FEATURES.filter((other) => other !== feature).flatMap((other) => [`${other}/*/**`, `${other}/*.{resolver,job,jobs,route,input,presenter}.ts`]),
+    message: "another feature's internals (a subfolder, a resolver, job, route, input or presenter): import what it exports at its top level, or move the shared piece down (see ARCHITECTURE.md, \"Layout\")",
+  })),
 ];
 
 module.exports = tseslint.config(

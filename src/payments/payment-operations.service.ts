@@ -3,7 +3,7 @@ import { AlertType } from '../alerts/alert.types';
 import { recordAudit } from '../audit/audit.service';
 import type { Actor, Database, Tx } from '../platform/database/transaction';
 import type { GatewayPaymentIntent, PaymentGateway } from '../integrations/stripe/payment-gateway';
-import { disagreement } from '../reconciliation/checks/money-state';
+import { disagreement } from './money-state';
 import { isUuid } from '../platform/shared/ids';
 import type { ManualCapture } from './manual-capture.service';
 import { Payment } from './payment.entity';

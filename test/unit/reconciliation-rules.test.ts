@@ -3,7 +3,7 @@ import { AlertSeverity, AlertType } from '../../src/alerts/alert.types';
 import { GatewayError } from '../../src/integrations/stripe/gateway.errors';
 import { PaymentStatus } from '../../src/payments/payment-status';
 import { authorizationVerdict } from '../../src/reconciliation/checks/authorization-deadlines';
-import { disagreement, gatewayMoney, holdsMoney } from '../../src/reconciliation/checks/money-state';
+import { disagreement, gatewayMoney, holdsMoney } from '../../src/payments/money-state';
 import { GatewayLister, splitRange } from '../../src/reconciliation/gateway-lister';
 
 const HOUR = 3_600_000;

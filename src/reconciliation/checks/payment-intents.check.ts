@@ -8,7 +8,7 @@ import type { PaymentOperations } from '../../payments/payment-operations.servic
 import { PaymentStatus } from '../../payments/payment-status';
 import { authorizationVerdict, type DeadlineSettings } from './authorization-deadlines';
 import type { CheckContext, CheckOutcome, Finding, ReconciliationCheck } from './check.types';
-import { disagreement, holdsMoney } from './money-state';
+import { disagreement, holdsMoney } from '../../payments/money-state';
 import { noShow, outOfSync, stuckAuthorization, unknownGatewayPayment } from './payment-findings';
 
 const actor = systemActor('reconciliation');

@@ -1,5 +1,5 @@
-import type { GatewayPaymentIntent } from '../../integrations/stripe/payment-gateway';
-import { PaymentStatus } from '../../payments/payment-status';
+import type { GatewayPaymentIntent } from '../integrations/stripe/payment-gateway';
+import { PaymentStatus } from './payment-status';
 
 /**
  * Where the money is, which is what "in sync" means for reconciliation. Statuses that differ
