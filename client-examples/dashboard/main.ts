@@ -21,6 +21,7 @@ import { DeliveriesPanel } from './panels/deliveries';
 import { INBOX_ALERT_TYPES, InboxPanel } from './panels/inbox';
 import { ISSUE_ALERT_TYPES, IssuesPanel } from './panels/issues';
 import { PendingPanel } from './panels/pending';
+import { SearchPanel } from './panels/search';
 import { StatsPanel } from './panels/stats';
 import { clearCredential, credentialOf, loadCredential, saveCredential, takeCredentialFromFragment, type Credential } from './session';
 import { Toasts } from './ui';
@@ -55,6 +56,7 @@ function open(credential: Credential): void {
   const liveBadge = el('span', { class: 'live-state', 'data-state': 'connecting' }, 'connecting');
   // The socket may report its state before the panels exist; the hoisted functions below cope.
   const api: Api = connectApi(credential, { onState: setLive, onConnected: refreshAll, onError: (error) => toasts.error(error, 'Live updates') });
+  const search = new SearchPanel(api, toasts);
   const stats = new StatsPanel();
   const alerts = new AlertsPanel(api, toasts);
   const deliveries = new DeliveriesPanel(api, toasts);
@@ -80,6 +82,7 @@ function open(credential: Credential): void {
     pending.refresh().catch(report('Loading pending payments failed'));
     issues.refresh().catch(report('Loading payment issues failed'));
     inbox.refresh().catch(report('Loading failed webhook events failed'));
+    search.refresh().catch(report('Refreshing the search failed'));
   }
   function setLive(state: LiveState, detail?: string): void {
     liveBadge.dataset.state = state;
@@ -122,7 +125,8 @@ function open(credential: Credential): void {
   api.subscribe(DashboardRecoveryStatsDocument, ({ recoveryStatsUpdated }) => stats.render(recoveryStatsUpdated));
   api.subscribe(DashboardDeliveryChangedDocument, refreshDeliveries);
   // A payment that changed may be an event applied at last (by the sweep, a redelivery, a replay elsewhere).
-  api.subscribe(DashboardPaymentChangedDocument, () => {
+  api.subscribe(DashboardPaymentChangedDocument, ({ paymentStatusChanged }) => {
+    search.paymentChanged(paymentStatusChanged.paymentId);
     refreshPending();
     refreshIssues();
     refreshInbox();
@@ -134,6 +138,7 @@ function open(credential: Credential): void {
       liveBadge,
       el('button', { type: 'button', class: 'link', onclick: () => signOut() }, 'Sign out')),
     el('main', {},
+      search.element,
       stats.element,
       el('div', { class: 'columns' }, alerts.element, deliveries.element),
       el('div', { class: 'columns wide-left' }, issues.element, pending.element),
