@@ -165,6 +165,69 @@ describe('operations dashboard in headless Chromium', () => {
     await page.close();
   });
 
+  it('finds a payment by its Stripe charge id, its Checkout Session id or our id; says so when nothing matches', async () => {
+    const { customerId, planId } = await seedCatalog(h);
+    const payment = await createPayment(h, customerId, planId);
+    const { paymentIntent } = await h.stripe.completeCheckout(payment.stripeCheckoutSessionId);
+    await eventually(async () => (await paymentOf(payment.id)).status === 'SUCCEEDED');
+    const chargeId = (paymentIntent as { latest_charge: string }).latest_charge;
+    expect(chargeId).toMatch(/^ch_/);
+
+    const page = await openDashboard(h.tokens.viewer);
+    await liveBadge(page).waitFor();
+    const box = page.getByLabel('Payment or Stripe id');
+    const searchFor = async (text: string) => {
+      await box.fill(text);
+      await page.locator('#search').getByRole('button', { name: 'Search', exact: true }).click();
+    };
+    const summaryOf = (id: string) => page.locator('#search .summary', { hasText: id });
+    const found = row(page, 'search', payment.id);
+
+    // A charge id is not on our row: the server asks Stripe which intent it belongs to.
+    await searchFor(chargeId);
+    await summaryOf(chargeId).waitFor();
+    expect(await found.locator('[data-status]').textContent()).toBe('SUCCEEDED');
+    expect(await found.textContent()).toContain(payment.stripeCheckoutSessionId);
+    expect(await found.textContent()).toContain(paymentIntent.id);
+    expect(await found.textContent()).toContain('Dana Buyer');
+    expect(await page.locator('#search tbody tr').count()).toBe(1);
+
+    await searchFor(`  ${payment.stripeCheckoutSessionId} `);
+    await summaryOf(payment.stripeCheckoutSessionId).waitFor();
+    expect(await found.locator('[data-status]').textContent()).toBe('SUCCEEDED');
+
+    // Its detail: the status history from the audit trail.
+    await found.getByRole('button', { name: `Show details of payment ${payment.id}` }).click();
+    const detail = page.locator(`#search tr[data-detail-for="${payment.id}"]`);
+    await detail.waitFor();
+    expect(await detail.textContent()).toContain('PENDING → SUCCEEDED');
+
+    // Refunded elsewhere while shown: the row and its open detail follow.
+    must(await h.gql(`mutation($id: ID!) { refundPayment(paymentId: $id, reason: "customer asked") { payment { id } } }`, { id: payment.id }, { token: h.tokens.operator }));
+    await found.locator('[data-status="REFUNDED"]').waitFor();
+    await detail.locator('td', { hasText: 'SUCCEEDED → REFUNDED' }).first().waitFor();
+
+    await searchFor(payment.id.toUpperCase());
+    await summaryOf(payment.id).waitFor();
+    expect(await found.locator('[data-status]').textContent()).toBe('REFUNDED');
+
+    await searchFor('ch_nobody_has_this');
+    await page.locator('#search [data-search-result="none"]', { hasText: 'No payment has this id ch_nobody_has_this' }).waitFor();
+    expect(await found.count()).toBe(0);
+    await searchFor('00000000-0000-4000-8000-000000000000');
+    await page.locator('#search [data-search-result="none"]', { hasText: '00000000-0000-4000-8000-000000000000' }).waitFor();
+
+    // Nothing to look up: a hint, no request.
+    await searchFor('   ');
+    await page.locator('#search .hint', { hasText: 'Paste a payment id' }).waitFor();
+    expect(await box.inputValue()).toBe('');
+    await searchFor('Dana Buyer');
+    await page.locator('#search .hint', { hasText: 'is not a payment id or a Stripe id' }).waitFor();
+    expect(await page.locator('#search table').count()).toBe(0);
+    await expectNoToastErrors(page);
+    await page.close();
+  });
+
   it('catches up after its connection was down: shows what was raised and drops what was resolved meanwhile', async () => {
     const raise = (title: string) => h.app.services.alerts.raiseNow({ type: AlertType.PAYMENT_FAILED, severity: AlertSeverity.HIGH, title, detail: title, fingerprint: title });
     const { alert: shown } = await raise('Shown before the outage');
