@@ -8,7 +8,7 @@ import { StripeWebhookVerifier } from '../integrations/stripe/stripe-webhook';
 import { createAuthenticator } from '../platform/graphql/auth';
 import { createMemoryPubSub, createPostgresPubSub } from '../platform/graphql/pubsub';
 import { buildAppSchema } from '../platform/graphql/schema';
-import { RESOLVERS } from './resolvers';
+import { createResolverContainer, RESOLVERS } from './resolvers';
 import { mountGraphql } from '../platform/http/graphql';
 import { Metrics } from '../platform/observability/metrics';
 import { customerRateLimit } from '../platform/http/rate-limit';
@@ -80,7 +80,7 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
 
   const httpServer = createServer();
   const app = createExpressApp(services, new StripeWebhookVerifier(stripe, config.stripe.webhookSecrets));
-  const schema = await buildAppSchema(RESOLVERS, pubsub);
+  const schema = await buildAppSchema(RESOLVERS, createResolverContainer(services), pubsub);
   const authenticate = createAuthenticator(config.auth);
   const rateLimit = customerRateLimit(config.rateLimit, authenticate);
   const graphql = await mountGraphql({ schema, services, authenticate, httpServer, rateLimit });

@@ -5,6 +5,7 @@ import { AppError } from '../platform/shared/errors';
 import { isUuid } from '../platform/shared/ids';
 import { Bundle } from './bundle.entity';
 import { BundleInput, ChannelInput, PlanInput } from './catalog.input';
+import type { CatalogService } from './catalog.service';
 import { Channel } from './channel.entity';
 import { Plan } from './plan.entity';
 
@@ -19,6 +20,8 @@ function requireFields(input: object, fields: string[], what: string): void {
 
 @Resolver()
 export class CatalogResolver {
+  constructor(private readonly catalog: CatalogService) {}
+
   @Authorized('VIEWER')
   @Query(() => ChannelConnection, { complexity: connectionComplexity })
   channels(@Ctx() ctx: Context, @Args() page: ConnectionArgs) {
@@ -42,47 +45,49 @@ export class CatalogResolver {
   @Mutation(() => Channel)
   createChannel(@Ctx() ctx: Context, @Arg('input', () => ChannelInput) input: ChannelInput): Promise<Channel> {
     requireFields(input, ['telegramChatId', 'title'], 'channel');
-    return ctx.services.catalog.saveChannel(actor(ctx), null, input);
+    return this.catalog.saveChannel(actor(ctx), null, input);
   }
 
   @Authorized('ADMIN')
   @Mutation(() => Channel)
   updateChannel(@Ctx() ctx: Context, @Arg('id', () => ID) id: string, @Arg('input', () => ChannelInput) input: ChannelInput): Promise<Channel> {
-    return ctx.services.catalog.saveChannel(actor(ctx), id, input);
+    return this.catalog.saveChannel(actor(ctx), id, input);
   }
 
   @Authorized('ADMIN')
   @Mutation(() => Bundle)
   createBundle(@Ctx() ctx: Context, @Arg('input', () => BundleInput) input: BundleInput): Promise<Bundle> {
     requireFields(input, ['name'], 'bundle');
-    return ctx.services.catalog.saveBundle(actor(ctx), null, input);
+    return this.catalog.saveBundle(actor(ctx), null, input);
   }
 
   @Authorized('ADMIN')
   @Mutation(() => Bundle)
   updateBundle(@Ctx() ctx: Context, @Arg('id', () => ID) id: string, @Arg('input', () => BundleInput) input: BundleInput): Promise<Bundle> {
-    return ctx.services.catalog.saveBundle(actor(ctx), id, input);
+    return this.catalog.saveBundle(actor(ctx), id, input);
   }
 
   @Authorized('ADMIN')
   @Mutation(() => Plan)
   createPlan(@Ctx() ctx: Context, @Arg('input', () => PlanInput) input: PlanInput): Promise<Plan> {
     requireFields(input, ['bundleId', 'name', 'amountMinor', 'currency', 'durationDays'], 'plan');
-    return ctx.services.catalog.savePlan(actor(ctx), null, input);
+    return this.catalog.savePlan(actor(ctx), null, input);
   }
 
   @Authorized('ADMIN')
   @Mutation(() => Plan)
   updatePlan(@Ctx() ctx: Context, @Arg('id', () => ID) id: string, @Arg('input', () => PlanInput) input: PlanInput): Promise<Plan> {
-    return ctx.services.catalog.savePlan(actor(ctx), id, input);
+    return this.catalog.savePlan(actor(ctx), id, input);
   }
 }
 
 @Resolver(() => Bundle)
 export class BundleFieldsResolver {
+  constructor(private readonly catalog: CatalogService) {}
+
   @FieldResolver(() => [Channel])
   channels(@Root() bundle: Bundle, @Ctx() ctx: Context): Promise<Channel[]> {
-    return ctx.services.catalog.channelsOf(ctx.em, bundle.id);
+    return this.catalog.channelsOf(ctx.em, bundle.id);
   }
 }
 

@@ -4,6 +4,7 @@ import { actor, type Context } from '../platform/graphql/context';
 import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
 import { isUuid } from '../platform/shared/ids';
 import { Customer } from './customer.entity';
+import type { CustomerService } from './customer.service';
 
 const CustomerConnection = ConnectionType(Customer, 'Customer');
 
@@ -20,6 +21,8 @@ class CustomerInput {
 
 @Resolver(() => Customer)
 export class CustomerResolver {
+  constructor(private readonly customerService: CustomerService) {}
+
   @Authorized('VIEWER')
   @Query(() => CustomerConnection, { complexity: connectionComplexity })
   customers(@Ctx() ctx: Context, @Args() page: ConnectionArgs, @Arg('search', () => String, { nullable: true }) search?: string) {
@@ -40,12 +43,12 @@ export class CustomerResolver {
   @Authorized('ADMIN')
   @Mutation(() => Customer)
   createCustomer(@Ctx() ctx: Context, @Arg('input', () => CustomerInput) input: CustomerInput): Promise<Customer> {
-    return ctx.services.customers.save(actor(ctx), null, input);
+    return this.customerService.save(actor(ctx), null, input);
   }
 
   @Authorized('ADMIN')
   @Mutation(() => Customer)
   updateCustomer(@Ctx() ctx: Context, @Arg('id', () => ID) id: string, @Arg('input', () => CustomerInput) input: CustomerInput): Promise<Customer> {
-    return ctx.services.customers.save(actor(ctx), id, input);
+    return this.customerService.save(actor(ctx), id, input);
   }
 }

@@ -1,10 +1,11 @@
 import { defaultFieldResolver, type GraphQLFieldResolver, type GraphQLSchema } from 'graphql';
 import { DateTimeResolver } from 'graphql-scalars';
-import { buildSchema } from 'type-graphql';
+import { buildSchema, type ContainerType } from 'type-graphql';
 import { AppError } from '../shared/errors';
 import { authChecker } from './auth';
 import type { Context } from './context';
 import type { AppPubSub } from './pubsub';
+import { PRINT_ONLY_CONTAINER } from './resolver-container';
 
 
 /**
@@ -48,10 +49,15 @@ function guardRootFields(schema: GraphQLSchema): GraphQLSchema {
   return schema;
 }
 
-/** The schema of these resolvers (the app's list, src/app/resolvers.ts), with the root-field guards. */
-export async function buildAppSchema(resolvers: readonly Function[], pubSub: AppPubSub | null, emitSchemaFile?: string): Promise<GraphQLSchema> {
+/**
+ * The schema of these resolvers (the app's list, src/app/resolvers.ts), with the root-field guards.
+ * The container hands type-graphql the resolver instances, each built with the services it uses
+ * (resolver-container.ts); a schema built only to be printed passes none.
+ */
+export async function buildAppSchema(resolvers: readonly Function[], container: ContainerType | null, pubSub: AppPubSub | null, emitSchemaFile?: string): Promise<GraphQLSchema> {
   const schema = await buildSchema({
     resolvers: resolvers as unknown as [Function, ...Function[]],
+    container: container ?? PRINT_ONLY_CONTAINER,
     pubSub: pubSub ?? { publish: () => undefined, subscribe: () => (async function* () {})() },
     authChecker,
     scalarsMap: [{ type: Date, scalar: DateTimeResolver }],
