@@ -3,8 +3,10 @@ import { actor, type Context } from '../platform/graphql/context';
 import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
 import { AppError } from '../platform/shared/errors';
 import { Topic } from '../platform/shared/topics';
+import type { AccessQueries } from './access-query.service';
 import { InviteLink } from './invite-link.entity';
 import { Subscription, SubscriptionStatus } from './subscription.entity';
+import type { TestLinkService } from './test-link.service';
 
 const SubscriptionConnection = ConnectionType(Subscription, 'CustomerSubscription');
 
@@ -61,6 +63,11 @@ type AccessChangePayload = AccessChange;
 
 @Resolver()
 export class AccessResolver {
+  constructor(
+    private readonly accessQueries: AccessQueries,
+    private readonly testLinks: TestLinkService,
+  ) {}
+
   @Authorized('VIEWER')
   @Query(() => SubscriptionConnection, { complexity: connectionComplexity })
   subscriptions(@Ctx() ctx: Context, @Args() page: ConnectionArgs, @Arg('filter', () => SubscriptionFilter, { nullable: true }) filter?: SubscriptionFilter) {
@@ -75,19 +82,19 @@ export class AccessResolver {
   @Query(() => CustomerAccess, { description: 'Channels, links and subscription status of one customer; a customer token reads only its own.' })
   customerAccess(@Ctx() ctx: Context, @Arg('customerId', () => ID) customerId: string): Promise<CustomerAccess> {
     if (ctx.principal?.role === 'CUSTOMER' && ctx.principal.subject !== customerId) throw AppError.notFound('Customer', customerId);
-    return ctx.services.accessQueries.customerAccess(ctx.em, customerId);
+    return this.accessQueries.customerAccess(ctx.em, customerId);
   }
 
   @Authorized('VIEWER')
   @Query(() => AccessStats)
   accessStats(@Ctx() ctx: Context): Promise<AccessStats> {
-    return ctx.services.accessQueries.stats(ctx.em);
+    return this.accessQueries.stats(ctx.em);
   }
 
   @Authorized('ADMIN')
   @Mutation(() => InviteLink, { description: 'A real single-use invite link whose member is removed again after expiresIn ("90s", "2m", "1h").' })
   createTestInviteLink(@Ctx() ctx: Context, @Arg('channelId', () => ID) channelId: string, @Arg('expiresIn') expiresIn: string): Promise<InviteLink> {
-    return ctx.services.testLinks.create(actor(ctx), channelId, expiresIn);
+    return this.testLinks.create(actor(ctx), channelId, expiresIn);
   }
 
   @Authorized('VIEWER', 'CUSTOMER')

@@ -7,7 +7,7 @@ import { isUuid } from '../platform/shared/ids';
 import { Topic } from '../platform/shared/topics';
 import { Alert } from './alert.entity';
 import { AlertSeverity, AlertType, SEVERITY_RANK, severitiesAtLeast } from './alert.types';
-import type { AlertPayload } from './alert.service';
+import type { AlertPayload, AlertService } from './alert.service';
 
 const AlertConnection = ConnectionType(Alert, 'Alert');
 
@@ -47,6 +47,8 @@ class AlertSummary {
 
 @Resolver(() => Alert)
 export class AlertResolver {
+  constructor(private readonly alertService: AlertService) {}
+
   @Authorized('VIEWER')
   @Query(() => AlertConnection, { complexity: connectionComplexity })
   async alerts(@Ctx() ctx: Context, @Args() page: ConnectionArgs, @Arg('filter', () => AlertFilter, { nullable: true }) filter?: AlertFilter) {
@@ -67,12 +69,12 @@ export class AlertResolver {
   @Authorized('VIEWER')
   @Query(() => AlertSummary)
   async alertSummary(@Ctx() ctx: Context): Promise<AlertSummary> {
-    const counts = await ctx.services.alerts.openCountsBySeverity(ctx.em);
+    const counts = await this.alertService.openCountsBySeverity(ctx.em);
     const bySeverity = (Object.keys(SEVERITY_RANK) as AlertSeverity[]).map((severity) => ({ severity, count: counts[severity] }));
     return {
       totalOpen: bySeverity.reduce((sum, s) => sum + s.count, 0),
       bySeverity,
-      byType: await ctx.services.alerts.openCountsByType(ctx.em),
+      byType: await this.alertService.openCountsByType(ctx.em),
     };
   }
 
@@ -84,7 +86,7 @@ export class AlertResolver {
     @Arg('note', () => String, { nullable: true }) note?: string,
   ): Promise<Alert> {
     if (note && note.length > 2000) throw AppError.badInput('note must be at most 2000 characters');
-    return ctx.services.alerts.resolve(actor(ctx), id, note ?? null);
+    return this.alertService.resolve(actor(ctx), id, note ?? null);
   }
 
   @Authorized('VIEWER')

@@ -24,25 +24,25 @@ import { SystemResolver } from './system.resolver';
 const resolver = <T extends object>(type: new (...args: never[]) => T, create: (services: Services) => T) => resolverFactory(type, create);
 
 export const RESOLVER_FACTORIES: readonly ResolverFactory<Services>[] = [
-  resolver(AccessResolver, () => new AccessResolver()),
-  resolver(AlertResolver, () => new AlertResolver()),
+  resolver(AccessResolver, (s) => new AccessResolver(s.accessQueries, s.testLinks)),
+  resolver(AlertResolver, (s) => new AlertResolver(s.alerts)),
   resolver(AuditResolver, () => new AuditResolver()),
   resolver(CatalogResolver, (s) => new CatalogResolver(s.catalog)),
   resolver(BundleFieldsResolver, (s) => new BundleFieldsResolver(s.catalog)),
   resolver(PlanFieldsResolver, () => new PlanFieldsResolver()),
   resolver(CustomerResolver, (s) => new CustomerResolver(s.customers)),
-  resolver(DeliveryResolver, () => new DeliveryResolver()),
-  resolver(DeliveryStatusChangeResolver, () => new DeliveryStatusChangeResolver()),
-  resolver(InboundEventResolver, () => new InboundEventResolver()),
-  resolver(PaymentDeliveryResolver, () => new PaymentDeliveryResolver()),
-  resolver(PaymentResolver, () => new PaymentResolver()),
+  resolver(DeliveryResolver, (s) => new DeliveryResolver(s.recoveryStats, s.deliveryAdmin)),
+  resolver(DeliveryStatusChangeResolver, (s) => new DeliveryStatusChangeResolver(s.db)),
+  resolver(InboundEventResolver, (s) => new InboundEventResolver(s.intake)),
+  resolver(PaymentDeliveryResolver, (s) => new PaymentDeliveryResolver(s.db)),
+  resolver(PaymentResolver, (s) => new PaymentResolver(s.gateway)),
   resolver(PaymentStatusChangeResolver, () => new PaymentStatusChangeResolver()),
-  resolver(PaymentOperationsResolver, () => new PaymentOperationsResolver()),
-  resolver(PendingPaymentsResolver, () => new PendingPaymentsResolver()),
-  resolver(ReconciliationResolver, () => new ReconciliationResolver()),
-  resolver(RetryResolver, () => new RetryResolver()),
-  resolver(SystemResolver, () => new SystemResolver()),
-  resolver(TelegramBindingResolver, () => new TelegramBindingResolver()),
+  resolver(PaymentOperationsResolver, (s) => new PaymentOperationsResolver(s.paymentOperations, s.refunds)),
+  resolver(PendingPaymentsResolver, (s) => new PendingPaymentsResolver(s.payments, s.pending, s.customers, s.checkoutAdvice, s.staleCleanup, s.telegramBinding)),
+  resolver(ReconciliationResolver, (s) => new ReconciliationResolver(s.reconciliation)),
+  resolver(RetryResolver, (s) => new RetryResolver(s.retryRequests, s.retryQueue)),
+  resolver(SystemResolver, (s) => new SystemResolver(s.health, s.scheduler, s.db)),
+  resolver(TelegramBindingResolver, (s) => new TelegramBindingResolver(s.customers, s.telegramBinding)),
 ];
 
 /** The resolver classes, for the schema. */

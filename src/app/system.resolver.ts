@@ -1,6 +1,9 @@
 import { Arg, Authorized, Ctx, Field, Int, Mutation, ObjectType, Query, Resolver, registerEnumType } from 'type-graphql';
 import { recordAudit } from '../audit/audit.service';
+import type { Database } from '../platform/database/transaction';
 import { actor, type Context } from '../platform/graphql/context';
+import type { Scheduler } from '../platform/jobs/scheduler';
+import type { HealthService } from './health.service';
 
 enum GatewayMode { LIVE = 'LIVE', TEST = 'TEST', SANDBOX = 'SANDBOX' }
 enum PubSubMode { MEMORY = 'MEMORY', POSTGRES = 'POSTGRES' }
@@ -53,17 +56,23 @@ class SystemHealth {
 
 @Resolver()
 export class SystemResolver {
+  constructor(
+    private readonly health: HealthService,
+    private readonly scheduler: Scheduler,
+    private readonly db: Database,
+  ) {}
+
   @Authorized('VIEWER')
   @Query(() => SystemHealth)
-  systemHealth(@Ctx() ctx: Context): Promise<SystemHealth> {
-    return ctx.services.health.report() as Promise<SystemHealth>;
+  systemHealth(): Promise<SystemHealth> {
+    return this.health.report() as Promise<SystemHealth>;
   }
 
   @Authorized('ADMIN')
   @Mutation(() => JobHealth, { description: 'Pauses (false) or resumes (true) a scheduled job on every instance.' })
   async setJobEnabled(@Ctx() ctx: Context, @Arg('name') name: string, @Arg('enabled') enabled: boolean): Promise<JobHealth> {
-    const status = await ctx.services.scheduler.setEnabled(name, enabled);
-    await ctx.services.db.transaction(async (tx) => {
+    const status = await this.scheduler.setEnabled(name, enabled);
+    await this.db.transaction(async (tx) => {
       recordAudit(tx, actor(ctx), { action: enabled ? 'job.enable' : 'job.disable', subjectType: 'job', subjectId: name, after: { enabled } });
     });
     return status;

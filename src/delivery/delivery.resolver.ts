@@ -2,14 +2,15 @@ import { MaxLength } from 'class-validator';
 import { Arg, Args, Authorized, Ctx, Field, FieldResolver, Float, ID, InputType, Int, Mutation, ObjectType, Query, Resolver, Root, Subscription, registerEnumType } from 'type-graphql';
 import { actor, type Context } from '../platform/graphql/context';
 import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
+import type { Database } from '../platform/database/transaction';
 import { Payment } from '../payments/payment.entity';
 import { Topic } from '../platform/shared/topics';
 import { DeliveryStatus } from './delivery-status';
 import { Delivery } from './delivery.entity';
 import type { DeliveryStatusChangedPayload } from './delivery.service';
-import type { RecoveryResult } from './delivery-admin.service';
+import type { DeliveryAdmin, RecoveryResult } from './delivery-admin.service';
 import type { SweepReport as SweepReportData } from './recovery-sweep';
-import type { RecoveryStatsSnapshot } from './recovery-stats.service';
+import type { RecoveryStatsService, RecoveryStatsSnapshot } from './recovery-stats.service';
 
 /** The delivery states an operator looks into: everything but DELIVERED. */
 enum UndeliveredStatus {
@@ -93,10 +94,15 @@ const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (c) => `\\$
 
 @Resolver()
 export class DeliveryResolver {
+  constructor(
+    private readonly recoveryStatsService: RecoveryStatsService,
+    private readonly deliveryAdmin: DeliveryAdmin,
+  ) {}
+
   @Authorized('VIEWER')
   @Query(() => RecoveryStats)
   recoveryStats(@Ctx() ctx: Context): Promise<RecoveryStatsSnapshot> {
-    return ctx.services.recoveryStats.compute(ctx.em);
+    return this.recoveryStatsService.compute(ctx.em);
   }
 
   @Authorized('VIEWER')
@@ -116,19 +122,19 @@ export class DeliveryResolver {
   @Authorized('OPERATOR')
   @Mutation(() => DeliveryOutcome, { description: 'Gives a paid, undelivered payment a fresh retry budget and attempts delivery now.' })
   recoverPayment(@Ctx() ctx: Context, @Arg('paymentId', () => ID) paymentId: string): Promise<DeliveryOutcome> {
-    return ctx.services.deliveryAdmin.recoverOne(actor(ctx), paymentId);
+    return this.deliveryAdmin.recoverOne(actor(ctx), paymentId);
   }
 
   @Authorized('OPERATOR')
   @Mutation(() => [PaymentRecoveryResult], { description: 'recoverPayment for up to 100 payments; a result per distinct id, errors included.' })
   recoverPayments(@Ctx() ctx: Context, @Arg('paymentIds', () => [ID]) paymentIds: string[]): Promise<RecoveryResult[]> {
-    return ctx.services.deliveryAdmin.recoverMany(actor(ctx), paymentIds);
+    return this.deliveryAdmin.recoverMany(actor(ctx), paymentIds);
   }
 
   @Authorized('OPERATOR')
   @Mutation(() => SweepReport, { description: 'Gives FAILED deliveries a fresh retry budget (at most 100, audited), runs the recovery sweep now and answers its counts.' })
   processFailedDeliveries(@Ctx() ctx: Context): Promise<SweepReportData & { reopenedFailed: number }> {
-    return ctx.services.deliveryAdmin.forceSweep(actor(ctx));
+    return this.deliveryAdmin.forceSweep(actor(ctx));
   }
 
   @Authorized('VIEWER')
@@ -153,10 +159,12 @@ export class DeliveryResolver {
 
 @Resolver(() => DeliveryStatusChange)
 export class DeliveryStatusChangeResolver {
+  constructor(private readonly db: Database) {}
+
   @FieldResolver(() => Payment, { nullable: true, description: 'The payment as it is now.' })
-  payment(@Root() change: DeliveryStatusChangedPayload, @Ctx() ctx: Context): Promise<Payment | null> {
+  payment(@Root() change: DeliveryStatusChangedPayload): Promise<Payment | null> {
     // A subscription's context em lives as long as the subscription; its identity map would answer
     // every later event with the payment as the first event loaded it. A fresh fork reads it now.
-    return ctx.services.db.fork().findOne(Payment, change.paymentId);
+    return this.db.fork().findOne(Payment, change.paymentId);
   }
 }

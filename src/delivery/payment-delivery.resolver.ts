@@ -1,4 +1,5 @@
 import { Ctx, FieldResolver, Int, Resolver, Root } from 'type-graphql';
+import type { Database } from '../platform/database/transaction';
 import type { Context } from '../platform/graphql/context';
 import { Payment } from '../payments/payment.entity';
 import { Delivery } from './delivery.entity';
@@ -13,7 +14,7 @@ class DeliveryBatch {
   private readonly waiting = new Map<string, Promise<Delivery | null>>();
   private scheduled: Promise<Map<string, Delivery>> | null = null;
 
-  constructor(private readonly ctx: Context) {}
+  constructor(private readonly db: Database) {}
 
   load(paymentId: string): Promise<Delivery | null> {
     const known = this.waiting.get(paymentId);
@@ -28,68 +29,71 @@ class DeliveryBatch {
     const ids = [...this.waiting.keys()];
     this.waiting.clear();
     this.scheduled = null;
-    const rows = await this.ctx.services.db.fork().find(Delivery, { paymentId: { $in: ids } });
+    const rows = await this.db.fork().find(Delivery, { paymentId: { $in: ids } });
     return new Map(rows.map((row) => [row.paymentId, row]));
   }
 }
 
-const batches = new WeakMap<Context, DeliveryBatch>();
-
-const deliveryOf = (ctx: Context, payment: Payment): Promise<Delivery | null> => {
-  let batch = batches.get(ctx);
-  if (!batch) batches.set(ctx, (batch = new DeliveryBatch(ctx)));
-  return batch.load(payment.id);
-};
-
 @Resolver(() => Payment)
 export class PaymentDeliveryResolver {
+  /** One batch per operation context. */
+  private readonly batches = new WeakMap<Context, DeliveryBatch>();
+
+  constructor(private readonly db: Database) {}
+
+  private deliveryOf(ctx: Context, payment: Payment): Promise<Delivery | null> {
+    let batch = this.batches.get(ctx);
+    if (!batch) this.batches.set(ctx, (batch = new DeliveryBatch(this.db)));
+    return batch.load(payment.id);
+  }
+
   @FieldResolver(() => DeliveryStatus, { nullable: true })
   async deliveryStatus(@Root() payment: Payment, @Ctx() ctx: Context): Promise<DeliveryStatus | null> {
-    return (await deliveryOf(ctx, payment))?.status ?? null;
+    return (await this.deliveryOf(ctx, payment))?.status ?? null;
   }
 
   @FieldResolver(() => Int)
   async deliveryAttempts(@Root() payment: Payment, @Ctx() ctx: Context): Promise<number> {
-    return (await deliveryOf(ctx, payment))?.attempts ?? 0;
+    return (await this.deliveryOf(ctx, payment))?.attempts ?? 0;
   }
 
   @FieldResolver(() => Date, { nullable: true })
   async deliveryLastAttemptAt(@Root() payment: Payment, @Ctx() ctx: Context): Promise<Date | null> {
-    return (await deliveryOf(ctx, payment))?.lastAttemptAt ?? null;
+    return (await this.deliveryOf(ctx, payment))?.lastAttemptAt ?? null;
   }
 
   @FieldResolver(() => Date, { nullable: true, description: 'When the next attempt is due (or, while IN_PROGRESS, when the claim expires).' })
   async deliveryNextAttemptAt(@Root() payment: Payment, @Ctx() ctx: Context): Promise<Date | null> {
-    return (await deliveryOf(ctx, payment))?.nextAttemptAt ?? null;
+    return (await this.deliveryOf(ctx, payment))?.nextAttemptAt ?? null;
   }
 
   @FieldResolver(() => String, { nullable: true })
   async deliveryFailureReason(@Root() payment: Payment, @Ctx() ctx: Context): Promise<string | null> {
-    return (await deliveryOf(ctx, payment))?.failureReason ?? null;
+    return (await this.deliveryOf(ctx, payment))?.failureReason ?? null;
   }
 
   @FieldResolver(() => Boolean, { description: 'Delivered after a failed or missed attempt.' })
   async deliveryRecovered(@Root() payment: Payment, @Ctx() ctx: Context): Promise<boolean> {
-    return (await deliveryOf(ctx, payment))?.recovered ?? false;
+    return (await this.deliveryOf(ctx, payment))?.recovered ?? false;
   }
 
   @FieldResolver(() => Date, { nullable: true })
   async deliveredAt(@Root() payment: Payment, @Ctx() ctx: Context): Promise<Date | null> {
-    return (await deliveryOf(ctx, payment))?.deliveredAt ?? null;
+    return (await this.deliveryOf(ctx, payment))?.deliveredAt ?? null;
   }
 
   @FieldResolver(() => Date, { nullable: true, description: 'When the links were emailed because Telegram could not reach the customer.' })
   async deliveryEmailedAt(@Root() payment: Payment, @Ctx() ctx: Context): Promise<Date | null> {
-    return (await deliveryOf(ctx, payment))?.emailedAt ?? null;
+    return (await this.deliveryOf(ctx, payment))?.emailedAt ?? null;
   }
 
   @FieldResolver(() => Date, { nullable: true, description: 'When the payment stopped granting access (refunded, cancelled). A delivered payment stays DELIVERED: the links went out, then access was taken back.' })
   async deliveryAccessRevokedAt(@Root() payment: Payment, @Ctx() ctx: Context): Promise<Date | null> {
-    return (await deliveryOf(ctx, payment))?.accessRevokedAt ?? null;
+    return (await this.deliveryOf(ctx, payment))?.accessRevokedAt ?? null;
   }
 
   @FieldResolver(() => String, { nullable: true, description: 'Why access was taken back, e.g. "payment refunded".' })
   async deliveryAccessRevokedReason(@Root() payment: Payment, @Ctx() ctx: Context): Promise<string | null> {
-    return (await deliveryOf(ctx, payment))?.accessRevokedReason ?? null;
+    return (await this.deliveryOf(ctx, payment))?.accessRevokedReason ?? null;
   }
 }

@@ -2,6 +2,7 @@ import { Arg, Args, Authorized, Ctx, Field, ID, InputType, Int, Mutation, Object
 import { actor, type Context } from '../platform/graphql/context';
 import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
 import { GatewayEvent } from './gateway-event.entity';
+import type { WebhookIntake } from './webhook-intake.service';
 
 /** The gateway an event came from; the values are the stored `gateway` column. */
 export enum InboundEventSource {
@@ -77,6 +78,8 @@ function whereOf(filter: InboundEventFilter | undefined): Record<string, unknown
 /** The inbox for operators: the stored webhook events, newest first, and replaying one. */
 @Resolver(() => InboundEvent)
 export class InboundEventResolver {
+  constructor(private readonly intake: WebhookIntake) {}
+
   @Authorized('VIEWER')
   @Query(() => InboundEventConnection, { complexity: connectionComplexity, description: 'Stored webhook events, newest first.' })
   async inboundEvents(@Ctx() ctx: Context, @Args() page: ConnectionArgs, @Arg('filter', () => InboundEventFilter, { nullable: true }) filter?: InboundEventFilter) {
@@ -90,6 +93,6 @@ export class InboundEventResolver {
       'Applies a stored event again now, through the same applier and rules as the retry sweep, and answers it afterwards. One not applied yet (failed, given up or waiting) gets its attempts back first (audited as inbound_event.replay); a failure is recorded on it as on any attempt (see lastError). One already applied is never applied twice: it is answered unchanged.',
   })
   async replayInboundEvent(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<InboundEvent> {
-    return toInboundEvent(await ctx.services.intake.replay(actor(ctx), id));
+    return toInboundEvent(await this.intake.replay(actor(ctx), id));
   }
 }

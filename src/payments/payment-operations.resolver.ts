@@ -1,7 +1,9 @@
 import { Arg, Authorized, Ctx, Field, FieldResolver, ID, Int, Mutation, ObjectType, Resolver, Root } from 'type-graphql';
 import { actor, type Context } from '../platform/graphql/context';
 import { Payment } from './payment.entity';
+import type { PaymentOperations } from './payment-operations.service';
 import { Refund } from './refund.entity';
+import type { Refunds } from './refund.service';
 
 @ObjectType()
 class RefundResult {
@@ -12,16 +14,21 @@ class RefundResult {
 /** Operator actions on a payment. Each re-reads the PaymentIntent from Stripe first and is audited. */
 @Resolver(() => Payment)
 export class PaymentOperationsResolver {
+  constructor(
+    private readonly paymentOperations: PaymentOperations,
+    private readonly refundService: Refunds,
+  ) {}
+
   @Authorized('OPERATOR')
   @Mutation(() => Payment, { description: 'Captures an authorized (manual-capture) payment. One Stripe already captured counts as captured.' })
   capturePayment(@Ctx() ctx: Context, @Arg('paymentId', () => ID) paymentId: string): Promise<Payment> {
-    return ctx.services.paymentOperations.capturePayment(actor(ctx), paymentId);
+    return this.paymentOperations.capturePayment(actor(ctx), paymentId);
   }
 
   @Authorized('OPERATOR')
   @Mutation(() => Payment, { description: "Brings our record to Stripe's current state, through the state machine (status, then refunds)." })
   syncPaymentWithGateway(@Ctx() ctx: Context, @Arg('paymentId', () => ID) paymentId: string): Promise<Payment> {
-    return ctx.services.paymentOperations.syncPaymentWithGateway(actor(ctx), paymentId);
+    return this.paymentOperations.syncPaymentWithGateway(actor(ctx), paymentId);
   }
 
   @Authorized('OPERATOR')
@@ -31,7 +38,7 @@ export class PaymentOperationsResolver {
     @Arg('paymentId', () => ID) paymentId: string,
     @Arg('reason', () => String, { nullable: true }) reason?: string,
   ): Promise<Payment> {
-    return ctx.services.paymentOperations.releaseAuthorization(actor(ctx), paymentId, reason?.slice(0, 500) || 'released by an operator');
+    return this.paymentOperations.releaseAuthorization(actor(ctx), paymentId, reason?.slice(0, 500) || 'released by an operator');
   }
 
   @Authorized('OPERATOR')
@@ -42,11 +49,11 @@ export class PaymentOperationsResolver {
     @Arg('reason', () => String) reason: string,
     @Arg('amountMinor', () => Int, { nullable: true }) amountMinor?: number,
   ): Promise<RefundResult> {
-    return ctx.services.refunds.refundPayment(actor(ctx), paymentId, amountMinor ?? null, reason);
+    return this.refundService.refundPayment(actor(ctx), paymentId, amountMinor ?? null, reason);
   }
 
   @FieldResolver(() => [Refund], { description: 'Refunds asked for through Recoup, oldest first.' })
   refunds(@Root() payment: Payment, @Ctx() ctx: Context): Promise<Refund[]> {
-    return ctx.services.refunds.refundsOf(ctx.em, payment.id);
+    return this.refundService.refundsOf(ctx.em, payment.id);
   }
 }

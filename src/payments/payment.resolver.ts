@@ -1,6 +1,7 @@
 import { Arg, Args, Authorized, Ctx, Field, FieldResolver, ID, InputType, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { Plan } from '../catalog/plan.entity';
 import { Customer } from '../customers/customer.entity';
+import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
 import type { Context } from '../platform/graphql/context';
 import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
 import { isUuid } from '../platform/shared/ids';
@@ -44,6 +45,8 @@ export class PaymentStatusChangeResolver {
 
 @Resolver(() => Payment)
 export class PaymentResolver {
+  constructor(private readonly gateway: PaymentGateway) {}
+
   @Authorized('VIEWER')
   @Query(() => Payment, { nullable: true })
   async payment(@Ctx() ctx: Context, @Arg('id', () => ID) id: string): Promise<Payment | null> {
@@ -57,7 +60,7 @@ export class PaymentResolver {
     if (filter?.statuses?.length) where.status = { $in: filter.statuses };
     if (filter?.customerId) where.customer = isUuid(filter.customerId) ? filter.customerId : null;
     if (filter?.bundleId) where.bundle = isUuid(filter.bundleId) ? filter.bundleId : null;
-    if (filter?.gatewayId) where.id = { $in: await paymentIdsByGatewayId(ctx.em, ctx.services.gateway, filter.gatewayId) };
+    if (filter?.gatewayId) where.id = { $in: await paymentIdsByGatewayId(ctx.em, this.gateway, filter.gatewayId) };
     if (filter?.createdAfter || filter?.createdBefore) {
       where.createdAt = { ...(filter.createdAfter && { $gte: filter.createdAfter }), ...(filter.createdBefore && { $lt: filter.createdBefore }) };
     }

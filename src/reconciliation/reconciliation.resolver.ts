@@ -7,10 +7,13 @@ import { Payout } from './payout.entity';
 import { FindingType, ReconciliationFinding } from './reconciliation-finding.entity';
 import { ReconciliationRun } from './reconciliation-run.entity';
 import { paymentIssues } from './reconciliation-queries';
+import type { ReconciliationService } from './reconciliation.service';
 import { PaymentIssueConnection, PayoutConnection, ReconciliationFindingConnection, ReconciliationRunConnection } from './reconciliation.types';
 
 @Resolver(() => ReconciliationRun)
 export class ReconciliationResolver {
+  constructor(private readonly reconciliation: ReconciliationService) {}
+
   @Authorized('OPERATOR')
   @Mutation(() => ReconciliationRun, { description: 'Starts a reconciliation against Stripe now. wait: false (default) answers at once with the RUNNING run; poll reconciliationRun(id). CONFLICT while another run is in progress.' })
   runReconciliation(
@@ -18,9 +21,8 @@ export class ReconciliationResolver {
     @Arg('windowDays', () => Int, { nullable: true, description: 'Default RECONCILIATION_WINDOW_DAYS (30).' }) windowDays?: number,
     @Arg('wait', () => Boolean, { defaultValue: false }) wait?: boolean,
   ): Promise<ReconciliationRun> {
-    const { reconciliation } = ctx.services;
     const trigger = actor(ctx);
-    return wait ? reconciliation.run(trigger, windowDays ?? undefined) : reconciliation.runInBackground(trigger, windowDays ?? undefined);
+    return wait ? this.reconciliation.run(trigger, windowDays ?? undefined) : this.reconciliation.runInBackground(trigger, windowDays ?? undefined);
   }
 
   @Authorized('VIEWER')

@@ -6,6 +6,8 @@ import { Topic } from '../platform/shared/topics';
 import { RetryAttempt } from './retry-attempt.entity';
 import { RetryEventType, type RetryEventPayload } from './retry-events';
 import { RetryJob, RetryJobStatus } from './retry-job.entity';
+import type { RetryQueue } from './retry-queue.service';
+import type { RetryRequests } from './retry-requests.service';
 import { retryStats } from './retry-stats';
 import { ChargeOutcome, ChargeWithRetryInput, ChargeWithRetryResult, QueueRetryInput, QueueRetryOutcome, QueueRetryResult, RetryEvent, RetryJobFilter, RetryStats } from './retry.types';
 import { STRATEGIES } from './strategies';
@@ -33,11 +35,16 @@ interface RetryEventArgs {
 
 @Resolver(() => RetryJob)
 export class RetryResolver {
+  constructor(
+    private readonly retryRequests: RetryRequests,
+    private readonly retryQueue: RetryQueue,
+  ) {}
+
   @Authorized('OPERATOR')
   @Mutation(() => QueueRetryResult, { description: 'Queues a failed payment for retry with the strategy its error calls for.' })
   async queueRetry(@Ctx() ctx: Context, @Arg('input', () => QueueRetryInput) input: QueueRetryInput): Promise<QueueRetryResult> {
     const { error } = input;
-    const result = await ctx.services.retryRequests.queueRetry(actor(ctx), {
+    const result = await this.retryRequests.queueRetry(actor(ctx), {
       paymentId: input.paymentId,
       error: { code: error.code ?? null, declineCode: error.declineCode ?? null, adviceCode: error.adviceCode ?? null, message: error.message ?? null },
     });
@@ -47,20 +54,20 @@ export class RetryResolver {
   @Authorized('OPERATOR')
   @Mutation(() => ChargeWithRetryResult, { description: "Charges the customer's saved card for the plan now; a retryable failure is queued and said so." })
   async chargeWithRetry(@Ctx() ctx: Context, @Arg('input', () => ChargeWithRetryInput) input: ChargeWithRetryInput): Promise<ChargeWithRetryResult> {
-    const { payment, job, message } = await ctx.services.retryRequests.chargeWithRetry(actor(ctx), input);
+    const { payment, job, message } = await this.retryRequests.chargeWithRetry(actor(ctx), input);
     return { outcome: chargeOutcome(job), payment, job, nextAttemptAt: job?.nextAttemptAt ?? null, message };
   }
 
   @Authorized('OPERATOR')
   @Mutation(() => RetryJob, { description: 'Cancels the queued retry of a payment (not one whose charge is in flight).' })
   cancelRetry(@Ctx() ctx: Context, @Arg('paymentId', () => ID) paymentId: string): Promise<RetryJob> {
-    return ctx.services.retryQueue.cancel(actor(ctx), paymentId);
+    return this.retryQueue.cancel(actor(ctx), paymentId);
   }
 
   @Authorized('VIEWER')
   @Query(() => RetryJob, { nullable: true, description: "The payment's latest retry job, open or finished." })
   retryStatus(@Ctx() ctx: Context, @Arg('paymentId', () => ID) paymentId: string): Promise<RetryJob | null> {
-    return ctx.services.retryQueue.latest(ctx.em, paymentId);
+    return this.retryQueue.latest(ctx.em, paymentId);
   }
 
   @Authorized('VIEWER')
