@@ -83,7 +83,7 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
   const schema = await buildAppSchema(RESOLVERS, createResolverContainer(services), pubsub);
   const authenticate = createAuthenticator(config.auth);
   const rateLimit = customerRateLimit(config.rateLimit, authenticate);
-  const graphql = await mountGraphql({ schema, services, authenticate, httpServer, rateLimit });
+  const graphql = await mountGraphql({ schema, config, db: services.db, logger, authenticate, httpServer, rateLimit });
   app.use('/graphql', ...rateLimit.middleware, ...graphql.middleware);
   finishExpressApp(app, services);
   httpServer.on('request', app);

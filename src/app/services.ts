@@ -199,9 +199,3 @@ export function createServices(infra: Infrastructure): Services {
   });
   return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, transitions, payments, pending, latePayments, staleCleanup, checkoutAdvice, paymentSync, intake, telegram, delivery, dispatcher, recoverySweep, deliveryAdmin, recoveryStats, recoveryStatsFeed, subscriptions, personalData, accessExpiry, testLinks, retention, emailFallback, accessQueries: new AccessQueries(clock), ...telegramAccess, ...retries, payouts, ...monitoring };
 }
-
-// Resolvers see the services through the GraphQL context, which the platform declares empty.
-declare module '../platform/graphql/context' {
-  // eslint-disable-next-line @typescript-eslint/no-empty-object-type
-  interface ContextServices extends Services {}
-}

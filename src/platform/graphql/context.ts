@@ -5,18 +5,14 @@ import type { Actor } from '../database/transaction';
 import { AppError } from '../shared/errors';
 
 /**
- * The services resolvers reach through the context. Empty here, so the platform knows no
- * feature: the composition root (src/app/services.ts) fills it in by declaration merging.
+ * What every resolver gets per operation: who asks, and an EntityManager and a logger for this
+ * operation. Not the services: a resolver is built with the few it uses (src/app/resolvers.ts).
  */
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface ContextServices {}
-
 export interface Context {
   requestId: string;
   principal: Principal | null;
   /** Set when credentials were presented but rejected; reported on first use. */
   authError: AppError | null;
-  services: ContextServices;
   /** Per-operation EntityManager for reads. */
   em: EntityManager;
   logger: Logger;

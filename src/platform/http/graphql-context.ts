@@ -1,5 +1,6 @@
 import { GraphQLError, type ValidationRule } from 'graphql';
-import type { ContextServices as Services } from '../graphql/context';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Logger } from '../observability/logger';
 import { AppError } from '../shared/errors';
 import type { Authenticator, Principal } from '../graphql/auth';
 import type { Context } from '../graphql/context';
@@ -20,7 +21,13 @@ export function coded(error: GraphQLError, code: string): GraphQLError {
   return new GraphQLError(error.message, { nodes: error.nodes, source: error.source, positions: error.positions, originalError: error.originalError, extensions: { ...error.extensions, code } });
 }
 
-export async function contextFor(services: Services, authenticate: Authenticator, credentials: { authorization?: string; apiKey?: string }, requestId: string): Promise<Context> {
+/** What a context is made from: a fresh EntityManager per operation, and the logger. */
+export interface ContextSources {
+  db: { fork(): EntityManager };
+  logger: Logger;
+}
+
+export async function contextFor(sources: ContextSources, authenticate: Authenticator, credentials: { authorization?: string; apiKey?: string }, requestId: string): Promise<Context> {
   let principal: Principal | null = null;
   let authError: AppError | null = null;
   try {
@@ -28,5 +35,5 @@ export async function contextFor(services: Services, authenticate: Authenticator
   } catch (error) {
     authError = error instanceof AppError ? error : AppError.unauthenticated();
   }
-  return { requestId, principal, authError, services, em: services.db.fork(), logger: services.logger.child({ requestId }) };
+  return { requestId, principal, authError, em: sources.db.fork(), logger: sources.logger.child({ requestId }) };
 }

@@ -5,13 +5,13 @@ import { useServer } from 'graphql-ws/use/ws';
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { ContextServices as Services } from '../graphql/context';
+import type { Logger } from '../observability/logger';
 import type { Authenticator } from '../graphql/auth';
 import type { Context } from '../graphql/context';
 import { sharedSubscribe } from '../graphql/shared-subscription-execution';
 import { assertComplexity } from '../graphql/limits';
 import { customerRateKey, type CustomerRateLimit } from './rate-limit';
-import { BODY_LIMIT_BYTES, contextFor, coded, type GraphqlLimits } from './graphql-context';
+import { BODY_LIMIT_BYTES, contextFor, coded, type ContextSources, type GraphqlLimits } from './graphql-context';
 
 // setTimeout's delay is a signed 32-bit number of milliseconds; a later expiry is re-armed when it fires.
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -47,11 +47,11 @@ function closeAtExpiry(extra: SocketExtra): void {
  * print the report to stderr as an internal error, outside the structured log. It is the client's
  * doing: one warning line in the log instead.
  */
-function quietOversizedFrames(socket: WebSocket, services: Services): void {
+function quietOversizedFrames(socket: WebSocket, logger: Logger): void {
   const emit = socket.emit.bind(socket);
   socket.emit = ((event: string | symbol, ...args: unknown[]) => {
     if (event === 'error' && (args[0] as { code?: string } | undefined)?.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-      services.logger.warn({ route: '/graphql', limitBytes: BODY_LIMIT_BYTES }, 'closed a WebSocket that sent a frame over the size limit');
+      logger.warn({ route: '/graphql', limitBytes: BODY_LIMIT_BYTES }, 'closed a WebSocket that sent a frame over the size limit');
       return true;
     }
     return emit(event, ...args);
@@ -66,18 +66,18 @@ function quietOversizedFrames(socket: WebSocket, services: Services): void {
  */
 export function mountGraphqlWebSocket(deps: {
   schema: GraphQLSchema;
-  services: Services;
+  sources: ContextSources;
   authenticate: Authenticator;
   httpServer: Server;
   limits: GraphqlLimits;
   rateLimit: CustomerRateLimit;
   formatAll(errors: readonly GraphQLError[]): GraphQLError[] | ReturnType<GraphQLError['toJSON']>[];
 }): { dispose(): Promise<void> } {
-  const { schema, services, authenticate, httpServer, limits, rateLimit, formatAll } = deps;
+  const { schema, sources, authenticate, httpServer, limits, rateLimit, formatAll } = deps;
   const rules: ValidationRule[] = [...specifiedRules, ...limits.validationRules];
   // A frame over the cap is refused as it arrives (close 1009), before it is buffered whole.
   const wsServer = new WebSocketServer({ server: httpServer, path: '/graphql', maxPayload: BODY_LIMIT_BYTES });
-  wsServer.prependListener('connection', (socket: WebSocket) => quietOversizedFrames(socket, services));
+  wsServer.prependListener('connection', (socket: WebSocket) => quietOversizedFrames(socket, sources.logger));
   const cleanup = useServer<Record<string, unknown>, SocketState>(
     {
       schema,
@@ -86,7 +86,7 @@ export function mountGraphqlWebSocket(deps: {
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const credentials = { authorization: typeof params.authorization === 'string' ? params.authorization : undefined, apiKey: typeof params.apiKey === 'string' ? params.apiKey : undefined };
-        const context = await contextFor(services, authenticate, credentials, randomUUID());
+        const context = await contextFor(sources, authenticate, credentials, randomUUID());
         if (!context.principal || expired(context)) return false;
         ctx.extra.context = context;
         closeAtExpiry(ctx.extra);
@@ -97,7 +97,7 @@ export function mountGraphqlWebSocket(deps: {
       // EntityManager, or every event would see the entities as they were at the first one.
       context: (ctx) => {
         const base = ctx.extra.context!;
-        return Object.defineProperty({ ...base }, 'em', { get: () => services.db.fork(), enumerable: true });
+        return Object.defineProperty({ ...base }, 'em', { get: () => sources.db.fork(), enumerable: true });
       },
       // Parse, validate and limit here, answering errors with the codes Apollo gives over HTTP; a
       // thrown parse error would close the whole socket (4500) instead of failing one operation.

@@ -5,12 +5,13 @@ import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPag
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
 import { GraphQLError, NoSchemaIntrospectionCustomRule, type GraphQLSchema } from 'graphql';
 import type { Server } from 'node:http';
-import type { ContextServices as Services } from '../graphql/context';
+import type { Config } from '../config';
+import type { Logger } from '../observability/logger';
 import type { Authenticator } from '../graphql/auth';
 import type { Context } from '../graphql/context';
 import { createErrorFormatter } from '../graphql/errors';
 import { assertComplexity, documentLimits } from '../graphql/limits';
-import { BODY_LIMIT_BYTES, contextFor, type GraphqlLimits } from './graphql-context';
+import { BODY_LIMIT_BYTES, contextFor, type ContextSources, type GraphqlLimits } from './graphql-context';
 import { mountGraphqlWebSocket } from './graphql-ws';
 import type { CustomerRateLimit } from './rate-limit';
 
@@ -25,9 +26,17 @@ const bodyErrors: ErrorRequestHandler = (error: Error & { status?: number; type?
   res.status(status).json({ errors: [{ message, extensions: { code: 'BAD_REQUEST' } }] });
 };
 
-export async function mountGraphql(deps: { schema: GraphQLSchema; services: Services; authenticate: Authenticator; httpServer: Server; rateLimit: CustomerRateLimit }): Promise<{ middleware: Array<RequestHandler | ErrorRequestHandler>; stop(): Promise<void> }> {
-  const { schema, services, authenticate, httpServer } = deps;
-  const { config, logger } = services;
+export async function mountGraphql(deps: {
+  schema: GraphQLSchema;
+  config: Pick<Config, 'env' | 'graphql'>;
+  db: ContextSources['db'];
+  logger: Logger;
+  authenticate: Authenticator;
+  httpServer: Server;
+  rateLimit: CustomerRateLimit;
+}): Promise<{ middleware: Array<RequestHandler | ErrorRequestHandler>; stop(): Promise<void> }> {
+  const { schema, config, logger, authenticate, httpServer } = deps;
+  const sources: ContextSources = { db: deps.db, logger };
   const validationRules = [documentLimits({ maxDepth: config.graphql.maxDepth, maxFields: config.graphql.maxFields })];
   const formatError = createErrorFormatter(logger);
   const formatAll = (errors: readonly GraphQLError[]) => errors.map((error) => formatError(error.toJSON(), error));
@@ -35,7 +44,7 @@ export async function mountGraphql(deps: { schema: GraphQLSchema; services: Serv
 
   const ws = mountGraphqlWebSocket({
     schema,
-    services,
+    sources,
     authenticate,
     httpServer,
     // Apollo adds this rule itself over HTTP when introspection is off.
@@ -81,7 +90,7 @@ export async function mountGraphql(deps: { schema: GraphQLSchema; services: Serv
   await apollo.start();
   const middleware = expressMiddleware(apollo, {
     context: async ({ req, res }) =>
-      contextFor(services, authenticate, { authorization: req.header('authorization'), apiKey: req.header('x-api-key') }, String(res.locals.requestId)),
+      contextFor(sources, authenticate, { authorization: req.header('authorization'), apiKey: req.header('x-api-key') }, String(res.locals.requestId)),
   });
   return { middleware: [express.json({ limit: BODY_LIMIT_BYTES }), middleware, bodyErrors], stop: () => apollo.stop() };
 }
