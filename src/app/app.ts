@@ -79,13 +79,13 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
   reportBusinessMetrics(metrics, services);
 
   const httpServer = createServer();
-  const app = createExpressApp(services, new StripeWebhookVerifier(stripe, config.stripe.webhookSecrets));
+  const app = createExpressApp({ config, health: services.health, metrics, logger, verifier: new StripeWebhookVerifier(stripe, config.stripe.webhookSecrets), intake: services.intake, telegramUpdates: services.telegramUpdates });
   const schema = await buildAppSchema(RESOLVERS, createResolverContainer(services), pubsub);
   const authenticate = createAuthenticator(config.auth);
   const rateLimit = customerRateLimit(config.rateLimit, authenticate);
   const graphql = await mountGraphql({ schema, config, db: services.db, logger, authenticate, httpServer, rateLimit });
   app.use('/graphql', ...rateLimit.middleware, ...graphql.middleware);
-  finishExpressApp(app, services);
+  finishExpressApp(app, logger);
   httpServer.on('request', app);
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
