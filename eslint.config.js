@@ -25,6 +25,12 @@ const LAYERS = [
   })),
 ];
 
+/**
+ * A resolver is built with the services it uses (constructor parameters, wired in
+ * src/app/resolvers.ts); it never reaches the whole container, through the GraphQL context or an import.
+ */
+const RESOLVER_SERVICES_WHY = 'a resolver takes the services it uses in its constructor, wired in src/app/resolvers.ts; never the whole Services (see ARCHITECTURE.md, "GraphQL conventions")';
+
 module.exports = tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'client-examples/gql/**', 'client-examples/dashboard/dist/**', '.recoup/**'] },
   js.configs.recommended,
@@ -46,6 +52,17 @@ module.exports = tseslint.config(
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
       'import-x/no-restricted-paths': ['error', { zones: LAYERS }],
+    },
+  },
+  {
+    files: ['src/**/*.resolver.ts'],
+    rules: {
+      'import-x/no-restricted-paths': ['error', { zones: [...LAYERS, { target: './src/**/*.resolver.ts', from: './src/app/services.ts', message: RESOLVER_SERVICES_WHY }] }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "MemberExpression[property.name='services']", message: `No ctx.services: ${RESOLVER_SERVICES_WHY}` },
+        { selector: "ObjectPattern > Property[key.name='services']", message: `No { services } = ctx: ${RESOLVER_SERVICES_WHY}` },
+      ],
     },
   },
 );
