@@ -10,6 +10,7 @@ import { Migration20261202150024_gateway_event_sanitized_paths } from './Migrati
 import { Migration20261202190954_deliveries } from './Migration20261202190954_deliveries';
 import { Migration20261203060500_business_metrics } from './Migration20261203060500_business_metrics';
 import { Migration20261203060700_gateway_events_listing } from './Migration20261203060700_gateway_events_listing';
+import { Migration20261203061928_analytics } from './Migration20261203061928_analytics';
 
 /** Every migration, in order. `npm run migration:create` rewrites this file. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -24,4 +25,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261202190954_deliveries', class: Migration20261202190954_deliveries },
   { name: 'Migration20261203060500_business_metrics', class: Migration20261203060500_business_metrics },
   { name: 'Migration20261203060700_gateway_events_listing', class: Migration20261203060700_gateway_events_listing },
+  { name: 'Migration20261203061928_analytics', class: Migration20261203061928_analytics },
 ];

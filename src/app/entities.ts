@@ -4,6 +4,7 @@ import { InviteLink } from '../access/invite-link.entity';
 import { Subscription } from '../access/subscription.entity';
 import { TelegramOutboxItem } from '../access/telegram-outbox.entity';
 import { Alert } from '../alerts/alert.entity';
+import { AnalyticsDaily, DeliveryDaily, SubscriptionDaily } from '../analytics/analytics-rollup.entity';
 import { AuditEntry } from '../audit/audit-entry.entity';
 import { Bundle } from '../catalog/bundle.entity';
 import { Channel } from '../catalog/channel.entity';
@@ -23,7 +24,7 @@ import { ReconciliationFinding } from '../reconciliation/reconciliation-finding.
 import { ReconciliationRun } from '../reconciliation/reconciliation-run.entity';
 
 /** Listed, not discovered by glob: the same list works under tsc output, swc and jest. */
-export const ENTITIES = [Customer, Channel, Bundle, Plan, Payment, PaymentCounter, Delivery, DeliveryCounter, GatewayEvent, Alert, AuditEntry, InviteLink, CleanupRun, Subscription, BindingToken, TelegramOutboxItem, Refund, Payout, ReconciliationRun, ReconciliationFinding, RetryJob, RetryAttempt];
+export const ENTITIES = [Customer, Channel, Bundle, Plan, Payment, PaymentCounter, Delivery, DeliveryCounter, GatewayEvent, Alert, AuditEntry, InviteLink, CleanupRun, Subscription, BindingToken, TelegramOutboxItem, Refund, Payout, ReconciliationRun, ReconciliationFinding, RetryJob, RetryAttempt, AnalyticsDaily, SubscriptionDaily, DeliveryDaily];
 
 /** The app's ORM: the platform's settings over every entity above. */
 export function openAppOrm(databaseUrl: string, poolMax?: number): Promise<Orm> {
