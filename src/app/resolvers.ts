@@ -4,6 +4,7 @@
  * here (src/platform/graphql/resolver-container.ts). A resolver never sees the whole of Services.
  */
 import { AccessResolver } from '../access/access.resolver';
+import { AnalyticsResolver } from '../analytics/analytics.resolver';
 import { TelegramBindingResolver } from '../access/telegram-binding.resolver';
 import { AlertResolver } from '../alerts/alert.resolver';
 import { AuditResolver } from '../audit/audit.resolver';
@@ -26,6 +27,7 @@ const resolver = <T extends object>(type: new (...args: never[]) => T, create: (
 export const RESOLVER_FACTORIES: readonly ResolverFactory<Services>[] = [
   resolver(AccessResolver, (s) => new AccessResolver(s.accessQueries, s.testLinks)),
   resolver(AlertResolver, (s) => new AlertResolver(s.alerts)),
+  resolver(AnalyticsResolver, (s) => new AnalyticsResolver(s.analytics)),
   resolver(AuditResolver, () => new AuditResolver()),
   resolver(CatalogResolver, (s) => new CatalogResolver(s.catalog)),
   resolver(BundleFieldsResolver, (s) => new BundleFieldsResolver(s.catalog)),

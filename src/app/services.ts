@@ -15,6 +15,7 @@ import { TelegramClient } from '../integrations/telegram/telegram.client';
 import type { Clock } from '../platform/shared/clock';
 import type { Logger } from '../platform/observability/logger';
 import { PayoutService } from '../reconciliation/payout.service';
+import { AnalyticsService } from '../analytics/analytics.service';
 import { createAccess, type Access } from './access.module';
 import { createDelivery, type Delivery } from './delivery.module';
 import { createInbox } from './inbox.module';
@@ -40,6 +41,7 @@ export interface Services extends Payments, Delivery, Access, Retries, Monitorin
   payouts: PayoutService;
   intake: WebhookIntake;
   telegram: TelegramClient;
+  analytics: AnalyticsService;
 }
 
 export interface Infrastructure {
@@ -85,5 +87,5 @@ export function createServices(infra: Infrastructure): Services {
     config, db, gateway, scheduler, alerts, catalog, customers, payments: payments.payments, transitions, paymentSync: payments.paymentSync, telegram, logger,
     observer: { outcome: (outcome) => metrics.retryOutcomes.inc({ outcome }), processed: (result, seconds) => metrics.retryProcessing.observe({ result }, seconds) },
   });
-  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, payouts, intake, telegram, ...payments, ...delivery, ...access, ...retries, ...monitoring };
+  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, payouts, intake, telegram, analytics: new AnalyticsService(), ...payments, ...delivery, ...access, ...retries, ...monitoring };
 }
