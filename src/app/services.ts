@@ -15,8 +15,8 @@ import { TelegramClient } from '../integrations/telegram/telegram.client';
 import type { Clock } from '../platform/shared/clock';
 import type { Logger } from '../platform/observability/logger';
 import { PayoutService } from '../reconciliation/payout.service';
-import { AnalyticsService } from '../analytics/analytics.service';
 import { createAccess, type Access } from './access.module';
+import { createAnalytics, type Analytics } from './analytics.module';
 import { createDelivery, type Delivery } from './delivery.module';
 import { createInbox } from './inbox.module';
 import { createMonitoring, type Monitoring } from './monitoring.module';
@@ -24,7 +24,7 @@ import { createPayments, type Payments } from './payments.module';
 import { createRetries, type Retries } from './retries.module';
 
 /** Every service, built once: what main, the resolvers' factories, the routes and the tests draw on. */
-export interface Services extends Payments, Delivery, Access, Retries, Monitoring {
+export interface Services extends Payments, Delivery, Access, Retries, Monitoring, Analytics {
   config: Config;
   clock: Clock;
   logger: Logger;
@@ -41,7 +41,6 @@ export interface Services extends Payments, Delivery, Access, Retries, Monitorin
   payouts: PayoutService;
   intake: WebhookIntake;
   telegram: TelegramClient;
-  analytics: AnalyticsService;
 }
 
 export interface Infrastructure {
@@ -87,5 +86,5 @@ export function createServices(infra: Infrastructure): Services {
     config, db, gateway, scheduler, alerts, catalog, customers, payments: payments.payments, transitions, paymentSync: payments.paymentSync, telegram, logger,
     observer: { outcome: (outcome) => metrics.retryOutcomes.inc({ outcome }), processed: (result, seconds) => metrics.retryProcessing.observe({ result }, seconds) },
   });
-  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, payouts, intake, telegram, analytics: new AnalyticsService(), ...payments, ...delivery, ...access, ...retries, ...monitoring };
+  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, payouts, intake, telegram, ...payments, ...delivery, ...access, ...retries, ...monitoring, ...createAnalytics({ db, scheduler }) };
 }
