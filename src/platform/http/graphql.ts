@@ -1,5 +1,6 @@
 import { ApolloServer } from '@apollo/server';
 import { expressMiddleware } from '@as-integrations/express5';
+import { ApolloServerPluginCacheControlDisabled } from '@apollo/server/plugin/disabled';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault, ApolloServerPluginLandingPageProductionDefault } from '@apollo/server/plugin/landingPage/default';
 import express, { type ErrorRequestHandler, type RequestHandler } from 'express';
@@ -65,6 +66,8 @@ export async function mountGraphql(deps: {
     // main.ts's drain takes for a second signal and exits 1; the drain stops Apollo through app.stop().
     stopOnTerminationSignals: false,
     plugins: [
+      // No @cacheControl hints anywhere: Apollo's default plugin would only wrap every field's resolver to compute none.
+      ApolloServerPluginCacheControlDisabled(),
       ApolloServerPluginDrainHttpServer({ httpServer }),
       { async serverWillStart() { return { async drainServer() { await ws.dispose(); } }; } },
       {
