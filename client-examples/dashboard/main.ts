@@ -17,6 +17,7 @@ import { GraphqlRequestError } from '../client';
 import { connectApi, type Api, type LiveState } from './api';
 import { debounce, el } from './dom';
 import { AlertsPanel } from './panels/alerts';
+import { AnalyticsPanel } from './panels/analytics';
 import { DeliveriesPanel } from './panels/deliveries';
 import { INBOX_ALERT_TYPES, InboxPanel } from './panels/inbox';
 import { ISSUE_ALERT_TYPES, IssuesPanel } from './panels/issues';
@@ -58,6 +59,7 @@ function open(credential: Credential): void {
   const api: Api = connectApi(credential, { onState: setLive, onConnected: refreshAll, onError: (error) => toasts.error(error, 'Live updates') });
   const search = new SearchPanel(api, toasts);
   const stats = new StatsPanel();
+  const analytics = new AnalyticsPanel(api);
   const alerts = new AlertsPanel(api, toasts);
   const deliveries = new DeliveriesPanel(api, toasts);
   const pending = new PendingPanel(api);
@@ -83,6 +85,7 @@ function open(credential: Credential): void {
     issues.refresh().catch(report('Loading payment issues failed'));
     inbox.refresh().catch(report('Loading failed webhook events failed'));
     search.refresh().catch(report('Refreshing the search failed'));
+    analytics.refresh().catch(report('Loading the charts failed'));
   }
   function setLive(state: LiveState, detail?: string): void {
     liveBadge.dataset.state = state;
@@ -109,6 +112,9 @@ function open(credential: Credential): void {
   const refreshPending = debounce(() => pending.refresh().catch(report('Loading pending payments failed')), REFRESH_DEBOUNCE_MS);
   const refreshIssues = debounce(() => issues.refresh().catch(report('Loading payment issues failed')), REFRESH_DEBOUNCE_MS);
   const refreshInbox = debounce(() => inbox.refresh().catch(report('Loading failed webhook events failed')), REFRESH_DEBOUNCE_MS);
+  // Paid, refunded, delivered: the day's figures moved (two grouped reads of the daily rollups).
+  const refreshAnalytics = debounce(() => analytics.refresh().catch(report('Loading the charts failed')), REFRESH_DEBOUNCE_MS);
+  analytics.reportTo(report('Loading the charts failed'));
 
   api.subscribe(DashboardAlertRaisedDocument, ({ alertRaised }) => {
     alerts.raised(alertRaised);
@@ -123,13 +129,17 @@ function open(credential: Credential): void {
     if (INBOX_ALERT_TYPES.has(alertResolved.type)) refreshInbox();
   });
   api.subscribe(DashboardRecoveryStatsDocument, ({ recoveryStatsUpdated }) => stats.render(recoveryStatsUpdated));
-  api.subscribe(DashboardDeliveryChangedDocument, refreshDeliveries);
+  api.subscribe(DashboardDeliveryChangedDocument, () => {
+    refreshDeliveries();
+    refreshAnalytics();
+  });
   // A payment that changed may be an event applied at last (by the sweep, a redelivery, a replay elsewhere).
   api.subscribe(DashboardPaymentChangedDocument, ({ paymentStatusChanged }) => {
     search.paymentChanged(paymentStatusChanged.paymentId);
     refreshPending();
     refreshIssues();
     refreshInbox();
+    refreshAnalytics();
   });
 
   root.replaceChildren(
@@ -140,6 +150,7 @@ function open(credential: Credential): void {
     el('main', {},
       search.element,
       stats.element,
+      analytics.element,
       el('div', { class: 'columns' }, alerts.element, deliveries.element),
       el('div', { class: 'columns wide-left' }, issues.element, pending.element),
       inbox.element),

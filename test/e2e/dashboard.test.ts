@@ -142,6 +142,42 @@ describe('operations dashboard in headless Chromium', () => {
     await page.close();
   });
 
+  it('charts the last 30 days of net revenue and deliveries, and a payment made while it is open moves both', async () => {
+    const seed = await seedCatalog(h);
+    const paid = async (customerId: string) => {
+      const payment = await createPayment(h, customerId, seed.planId);
+      await h.stripe.completeCheckout(payment.stripeCheckoutSessionId);
+      await eventually(async () => (await paymentOf(payment.id)).deliveryStatus === 'DELIVERED');
+    };
+    const startedDay = Math.floor(Date.now() / 86_400_000);
+    await paid(seed.customerId);
+    const page = await openDashboard(h.tokens.viewer);
+    await liveBadge(page).waitFor();
+    const revenue = page.locator('#analytics [data-chart="revenue"]');
+    const deliveries = page.locator('#analytics [data-chart="deliveries"]');
+    await page.locator('#analytics [data-chart="revenue"][data-sum-minor="2500"]').waitFor();
+    expect(await revenue.getAttribute('data-points')).toBe('30');
+    expect(await revenue.getAttribute('data-currency')).toBe('usd');
+    // uPlot drew it: a canvas of the chart's width, and the series' legend.
+    expect(await revenue.locator('canvas').count()).toBeGreaterThan(0);
+    expect(await revenue.locator('.u-legend').textContent()).toContain('Net');
+    expect(await deliveries.getAttribute('data-sum-delivered')).toBe('1');
+    expect(await page.locator('#analytics [data-summary="revenue"]').textContent()).toContain('Net $25.00');
+
+    // Paid while the page is open: the live events re-read the series, no reload.
+    await paid(await customer('Cara Second', '700100401'));
+    await page.locator('#analytics [data-chart="revenue"][data-sum-minor="5000"]').waitFor();
+    await page.locator('#analytics [data-chart="deliveries"][data-sum-delivered="2"]').waitFor();
+    if (Math.floor(Date.now() / 86_400_000) === startedDay) {
+      expect(await revenue.getAttribute('data-last-minor')).toBe('5000');
+      expect(await deliveries.getAttribute('data-last-delivered')).toBe('2');
+    }
+    expect(await page.locator('#analytics [data-summary="revenue"]').textContent()).toContain('Net $50.00');
+    expect(await page.locator('#analytics [data-summary="deliveries"]').textContent()).toContain('2 delivered');
+    await expectNoToastErrors(page);
+    await page.close();
+  });
+
   it('lists a webhook event the inbox could not apply, and replays it with its button once the cause is gone', async () => {
     // Stripe's re-read fails while the payment_intent.payment_failed is applied: stored, not applied, waiting for a retry.
     const { paymentId, paymentIntent, event } = await declinedPaymentEvent(h);
