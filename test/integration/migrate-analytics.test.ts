@@ -142,17 +142,31 @@ describe(`migration ${MINE}`, () => {
     expect(deliveries.reduce((n, p) => n + p.delivered, 0)).toBe(2);
   });
 
-  it('keeps counting after it: a late success, a lapse and a delivery, each on its own day', async () => {
+  it('keeps counting after it: a late success, a lapse and a delivery, each on its own day; a won dispute not twice; a failed refund taken off', async () => {
     await seed(db);
     await migrate(database.url);
     await db.query(`update payments set status = 'SUCCEEDED', succeeded_at = '2026-11-10T10:00:00Z', paid_at = '2026-11-10T10:00:00Z' where id = $1`, [P.unpaid]);
     await db.query(`update subscriptions set status = 'LAPSED', lapsed_at = '2026-11-25T00:00:00Z' where customer_id = $1 and not is_test`, [ids.c1]);
     await db.query(`insert into deliveries (payment_id, status, attempts, paid_at, delivered_at, updated_at) values ($1, 'DELIVERED', 1, '2026-11-10T10:00:00Z', '2026-11-10T10:00:40Z', '2026-11-10T10:00:40Z')`, [P.unpaid]);
+    // A dispute, then won: the payment is SUCCEEDED again (succeeded_at stamped anew) but was counted once already.
+    await db.query(`update payments set status = 'DISPUTED', disputed_at = '2026-11-12T10:00:00Z' where id = $1`, [P.first]);
+    await db.query(`update payments set status = 'SUCCEEDED', succeeded_at = '2026-11-14T10:00:00Z' where id = $1`, [P.first]);
+    // A refund the bank sent back: the refunded total drops again, on the day that was recorded.
+    await db.query(`update payments set refunded_minor = 0 where id = $1`, [P.first]);
     const { revenue, deliveries, on } = await series();
     expect(on(revenue, 10)).toMatchObject({ grossMinor: 2500, payments: 1, firstPurchases: 1 });
     expect(on(revenue, 2)).toMatchObject({ checkoutsStarted: 2, checkoutsSucceeded: 2, checkoutSuccessRate: 1 });
     expect(on(revenue, 25)).toMatchObject({ churned: 1, activeSubscriptions: 0 });
     expect(on(deliveries, 10)).toMatchObject({ delivered: 1, avgSeconds: 40 });
+    expect([on(revenue, 1).grossMinor, on(revenue, 14).grossMinor, on(revenue, 14).payments]).toEqual([2500, 0, 0]);
+    const today = new Date(Math.floor(Date.now() / 86_400_000) * 86_400_000);
+    const orm = await openAppOrm(database.url, 2);
+    try {
+      const [now] = await new AnalyticsService().revenueSeries(orm.em.fork(), { from: today, to: new Date(today.getTime() + 86_400_000), bucket: AnalyticsBucket.DAY, currency: 'usd' });
+      expect(now).toMatchObject({ refundedMinor: -1000, netMinor: 1000 });
+    } finally {
+      await orm.close(true);
+    }
   });
 
   it('rolls back and forward again to the same rollups', async () => {
