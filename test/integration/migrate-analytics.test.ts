@@ -1,10 +1,9 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { MIGRATIONS } from '../../migrations';
 import { AnalyticsBucket } from '../../src/analytics/analytics-buckets';
 import { AnalyticsService } from '../../src/analytics/analytics.service';
 import { openAppOrm } from '../../src/app/entities';
-import { adminQuery, DATABASE_PREFIX, TEMPLATE_PREFIX, withDatabase } from '../support/database';
+import { emptyDatabase, migrationBefore, withMigrator } from '../support/migration-db';
 
 /**
  * The analytics migration on a database built at the migration before it, holding a month of
@@ -12,30 +11,14 @@ import { adminQuery, DATABASE_PREFIX, TEMPLATE_PREFIX, withDatabase } from '../s
  * there, and the triggers it adds count what happens after.
  */
 const MINE = 'Migration20261203061928_analytics';
-const BEFORE = MIGRATIONS[MIGRATIONS.findIndex((m) => m.name === MINE) - 1].name;
+const BEFORE = migrationBefore(MINE);
 
-const serverUrl = () => process.env.RECOUP_TEST_SERVER_URL!;
-
-async function emptyDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const runId = process.env.RECOUP_TEST_TEMPLATE_DB!.slice(TEMPLATE_PREFIX.length);
-  const name = `${DATABASE_PREFIX}${runId}_mig${randomBytes(4).toString('hex')}`;
-  await adminQuery(serverUrl(), `CREATE DATABASE ${name}`);
-  return {
-    url: withDatabase(serverUrl(), name),
-    drop: async () => {
-      await adminQuery(serverUrl(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-    },
-  };
-}
 
 async function migrate(url: string, options?: { to?: string; down?: boolean }): Promise<void> {
-  const orm = await openAppOrm(url, 2);
-  try {
-    if (options?.down) await orm.getMigrator().down({ to: options.to! });
-    else await orm.getMigrator().up(options?.to ? { to: options.to } : undefined);
-  } finally {
-    await orm.close(true);
-  }
+  await withMigrator(url, async (migrator) => {
+    if (options?.down) await migrator.down({ to: options.to! });
+    else await migrator.up(options?.to ? { to: options.to } : undefined);
+  });
 }
 
 const ids = { b1: randomUUID(), b2: randomUUID(), plan: randomUUID(), plan2: randomUUID(), c1: randomUUID(), c2: randomUUID(), c3: randomUUID() };

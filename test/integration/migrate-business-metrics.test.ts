@@ -1,9 +1,7 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { MIGRATIONS } from '../../migrations';
-import { openAppOrm } from '../../src/app/entities';
 import { PAYMENT_COUNTS_SQL } from '../../src/payments/payment-counts';
-import { adminQuery, DATABASE_PREFIX, TEMPLATE_PREFIX, withDatabase } from '../support/database';
+import { emptyDatabase, migrationBefore, withMigrator } from '../support/migration-db';
 
 /**
  * The business-metrics migration on a database built at the migration before it: payment_counters
@@ -12,27 +10,10 @@ import { adminQuery, DATABASE_PREFIX, TEMPLATE_PREFIX, withDatabase } from '../s
  * owed; down() takes it all away again.
  */
 const MINE = 'Migration20261203060500_business_metrics';
-const BEFORE = MIGRATIONS[MIGRATIONS.findIndex((m) => m.name === MINE) - 1].name;
+const BEFORE = migrationBefore(MINE);
 
-const serverUrl = () => process.env.RECOUP_TEST_SERVER_URL!;
 
-async function emptyDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const runId = process.env.RECOUP_TEST_TEMPLATE_DB!.slice(TEMPLATE_PREFIX.length);
-  const name = `${DATABASE_PREFIX}${runId}_mig${randomBytes(4).toString('hex')}`;
-  await adminQuery(serverUrl(), `CREATE DATABASE ${name}`);
-  return { url: withDatabase(serverUrl(), name), drop: async () => {
-    await adminQuery(serverUrl(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } };
-}
-
-async function migrator<T>(url: string, work: (m: ReturnType<Awaited<ReturnType<typeof openAppOrm>>['getMigrator']>) => Promise<T>): Promise<T> {
-  const orm = await openAppOrm(url, 2);
-  try {
-    return await work(orm.getMigrator());
-  } finally {
-    await orm.close(true);
-  }
-}
+const migrator = withMigrator;
 
 const RECOUNT_SQL = `select status, count(*)::float8 as n from payments group by status`;
 const asMap = (rows: Array<{ status: string; n: number | string }>) => Object.fromEntries(rows.filter((r) => Number(r.n) !== 0).map((r) => [r.status, Number(r.n)]));

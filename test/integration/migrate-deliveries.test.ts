@@ -1,8 +1,6 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Client } from 'pg';
-import { MIGRATIONS } from '../../migrations';
-import { openAppOrm } from '../../src/app/entities';
-import { adminQuery, DATABASE_PREFIX, TEMPLATE_PREFIX, withDatabase } from '../support/database';
+import { emptyDatabase, migrationBefore, withMigrator } from '../support/migration-db';
 import { COUNTERS_SQL, normalised, RECOUNT_SQL } from '../support/delivery-recount';
 
 /**
@@ -12,26 +10,11 @@ import { COUNTERS_SQL, normalised, RECOUNT_SQL } from '../support/delivery-recou
  * migration only: what later ones add (an index on deliveries, say) is theirs to test.
  */
 const MINE = 'Migration20261202190954_deliveries';
-const BEFORE = MIGRATIONS[MIGRATIONS.findIndex((m) => m.name === MINE) - 1].name;
+const BEFORE = migrationBefore(MINE);
 
-const serverUrl = () => process.env.RECOUP_TEST_SERVER_URL!;
-
-async function emptyDatabase(): Promise<{ url: string; drop: () => Promise<void> }> {
-  const runId = process.env.RECOUP_TEST_TEMPLATE_DB!.slice(TEMPLATE_PREFIX.length);
-  const name = `${DATABASE_PREFIX}${runId}_mig${randomBytes(4).toString('hex')}`;
-  await adminQuery(serverUrl(), `CREATE DATABASE ${name}`);
-  return { url: withDatabase(serverUrl(), name), drop: async () => {
-    await adminQuery(serverUrl(), `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  } };
-}
 
 async function migrate(url: string, to?: string): Promise<void> {
-  const orm = await openAppOrm(url, 2);
-  try {
-    await orm.getMigrator().up(to ? { to } : undefined);
-  } finally {
-    await orm.close(true);
-  }
+  await withMigrator(url, (migrator) => migrator.up(to ? { to } : undefined));
 }
 
 interface OldDelivery {

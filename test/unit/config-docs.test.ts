@@ -5,26 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadConfig } from '../../src/platform/config';
+import { variablesRead } from '../support/config-env';
 
 const DOC = readFileSync(resolve(__dirname, '../../docs/configuration.md'), 'utf8');
 
-const PRODUCTION = {
-  NODE_ENV: 'production',
-  DATABASE_URL: 'postgres://recoup@127.0.0.1:5432/recoup',
-  STRIPE_SECRET_KEY: 'sk_live_0123456789',
-  STRIPE_WEBHOOK_SECRET: 'whsec_0123456789',
-  TELEGRAM_BOT_TOKEN: '123456:ABCDEF',
-  TELEGRAM_WEBHOOK_SECRET: 'secret-token',
-  API_KEYS: 'ops:ADMIN:0123456789abcdef0123',
-};
-
-function variablesRead(): Set<string> {
-  const read = new Set<string>();
-  loadConfig({}, read);
-  loadConfig(PRODUCTION, read);
-  return read;
-}
 
 interface Row {
   names: string[];

@@ -4,17 +4,9 @@
  */
 import { ConfigError, loadConfig } from '../../src/platform/config';
 import type { Env } from '../../src/platform/config/reader';
+import { PRODUCTION_ENV } from '../support/config-env';
 
-/** A production environment with every required value set and valid. */
-const PRODUCTION: Env = {
-  NODE_ENV: 'production',
-  DATABASE_URL: 'postgres://recoup@127.0.0.1:5432/recoup',
-  STRIPE_SECRET_KEY: 'sk_live_0123456789',
-  STRIPE_WEBHOOK_SECRET: 'whsec_0123456789',
-  TELEGRAM_BOT_TOKEN: '123456:ABCDEF',
-  TELEGRAM_WEBHOOK_SECRET: 'secret-token',
-  API_KEYS: 'ops:ADMIN:0123456789abcdef0123',
-};
+const PRODUCTION: Env = PRODUCTION_ENV;
 
 function problems(env: Env): string[] {
   try {

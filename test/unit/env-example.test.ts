@@ -5,27 +5,12 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { loadConfig } from '../../src/platform/config';
+import { variablesRead } from '../support/config-env';
 
 const EXAMPLE = readFileSync(resolve(__dirname, '../../.env.example'), 'utf8');
 /** `NAME=value` and `# NAME=value` lines; other comment lines are prose. */
 const LISTED = [...EXAMPLE.matchAll(/^(#\s*)?([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => ({ name: m[2] as string, commented: Boolean(m[1]), value: m[3] as string }));
 
-const PRODUCTION = {
-  NODE_ENV: 'production',
-  DATABASE_URL: 'postgres://recoup@127.0.0.1:5432/recoup',
-  STRIPE_SECRET_KEY: 'sk_live_0123456789',
-  STRIPE_WEBHOOK_SECRET: 'whsec_0123456789',
-  TELEGRAM_BOT_TOKEN: '123456:ABCDEF',
-  TELEGRAM_WEBHOOK_SECRET: 'secret-token',
-  API_KEYS: 'ops:ADMIN:0123456789abcdef0123',
-};
-
-function variablesRead(): Set<string> {
-  const read = new Set<string>();
-  loadConfig({}, read);
-  loadConfig(PRODUCTION, read);
-  return read;
-}
 
 describe('.env.example', () => {
   it('lists every variable src/platform/config/ reads', () => {
