@@ -11,6 +11,7 @@ import { Migration20261202190954_deliveries } from './Migration20261202190954_de
 import { Migration20261203060500_business_metrics } from './Migration20261203060500_business_metrics';
 import { Migration20261203060700_gateway_events_listing } from './Migration20261203060700_gateway_events_listing';
 import { Migration20261203061928_analytics } from './Migration20261203061928_analytics';
+import { Migration20261203064441_plan_gateway } from './Migration20261203064441_plan_gateway';
 
 /** Every migration, in order. `npm run migration:create` rewrites this file. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -26,4 +27,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261203060500_business_metrics', class: Migration20261203060500_business_metrics },
   { name: 'Migration20261203060700_gateway_events_listing', class: Migration20261203060700_gateway_events_listing },
   { name: 'Migration20261203061928_analytics', class: Migration20261203061928_analytics },
+  { name: 'Migration20261203064441_plan_gateway', class: Migration20261203064441_plan_gateway },
 ];

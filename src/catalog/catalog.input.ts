@@ -1,6 +1,6 @@
 import { ArrayMaxSize, IsIn, IsInt, IsOptional, IsUUID, Length, Matches, Max, Min } from 'class-validator';
 import { Field, ID, InputType, Int } from 'type-graphql';
-import { CaptureMode } from './plan.entity';
+import { CaptureMode, PaymentGatewayName } from './plan.entity';
 
 @InputType()
 export class ChannelInput {
@@ -29,5 +29,9 @@ export class PlanInput {
   @Field({ nullable: true, description: 'ISO 4217 code, e.g. usd.' }) @IsOptional() @Matches(/^[A-Za-z]{3}$/) currency?: string;
   @Field(() => Int, { nullable: true }) @IsOptional() @IsInt() @Min(1) @Max(3660) durationDays?: number;
   @Field(() => CaptureMode, { nullable: true }) @IsOptional() @IsIn(Object.values(CaptureMode)) captureMode?: CaptureMode;
+  @Field(() => PaymentGatewayName, { nullable: true, description: 'STRIPE unless said. CASHFREE takes only AUTOMATIC capture and two-decimal currencies.' })
+  @IsOptional()
+  @IsIn(Object.values(PaymentGatewayName))
+  gateway?: PaymentGatewayName;
   @Field({ nullable: true }) active?: boolean;
 }

@@ -5,11 +5,12 @@ import { AppError } from '../platform/shared/errors';
 import { isUuid } from '../platform/shared/ids';
 import { Bundle } from './bundle.entity';
 import { Channel } from './channel.entity';
-import { CaptureMode, Plan } from './plan.entity';
+import { cashfreeCurrencySupported } from '../integrations/cashfree/money';
+import { CaptureMode, PaymentGatewayName, Plan } from './plan.entity';
 
 export interface ChannelFields { telegramChatId?: string; title?: string; requiresApproval?: boolean }
 export interface BundleFields { name?: string; description?: string | null; active?: boolean; channelIds?: string[] }
-export interface PlanFields { bundleId?: string; name?: string; amountMinor?: number; currency?: string; durationDays?: number; captureMode?: CaptureMode; active?: boolean }
+export interface PlanFields { bundleId?: string; name?: string; amountMinor?: number; currency?: string; durationDays?: number; captureMode?: CaptureMode; gateway?: PaymentGatewayName; active?: boolean }
 
 type CatalogKind = 'channel' | 'bundle' | 'plan';
 
@@ -22,7 +23,7 @@ const NEEDED_TO_CREATE: Record<CatalogKind, string[]> = {
 const NEVER_NULL: Record<CatalogKind, string[]> = {
   channel: [...NEEDED_TO_CREATE.channel, 'requiresApproval'],
   bundle: [...NEEDED_TO_CREATE.bundle, 'active'],
-  plan: [...NEEDED_TO_CREATE.plan, 'captureMode', 'active'],
+  plan: [...NEEDED_TO_CREATE.plan, 'captureMode', 'gateway', 'active'],
 };
 
 /** A create without a required field, or an update that clears one, is the caller's error, named, before any SQL. */
@@ -32,6 +33,20 @@ function assertComplete(kind: CatalogKind, fields: object, creating: boolean): v
   const cleared = NEVER_NULL[kind].filter((key) => values[key] === null && !missing.includes(key));
   if (missing.length > 0) throw AppError.badInput(`A new ${kind} needs ${missing.join(', ')}`, { fields: missing });
   if (cleared.length > 0) throw AppError.badInput(`${cleared.join(', ')} cannot be null`, { fields: cleared });
+}
+
+/**
+ * What a gateway can sell, checked on the plan as it will be: Cashfree has no separate capture
+ * (an order is paid or not), and its amounts have two decimals.
+ */
+function assertGatewayFits(plan: { gateway: PaymentGatewayName; captureMode: CaptureMode; currency: string }): void {
+  if (plan.gateway !== PaymentGatewayName.CASHFREE) return;
+  if (plan.captureMode === CaptureMode.MANUAL) {
+    throw AppError.badInput('A CASHFREE plan cannot use MANUAL capture: Cashfree checkout captures at once', { fields: ['gateway', 'captureMode'] });
+  }
+  if (!cashfreeCurrencySupported(plan.currency)) {
+    throw AppError.badInput(`A CASHFREE plan needs a currency with two decimals (${plan.currency.toUpperCase()} has not)`, { fields: ['gateway', 'currency'] });
+  }
 }
 
 /** Channels, bundles and plans. Every change is audited. */
@@ -72,6 +87,7 @@ export class CatalogService {
         : tx.em.create(Plan, { bundle: bundle!, name: fields.name!, amountMinor: fields.amountMinor!, currency: fields.currency!, durationDays: fields.durationDays! });
       if (bundle) plan.bundle = tx.em.getReference(Bundle, bundle.id, { wrapped: true });
       if (rest.currency) rest.currency = rest.currency.toLowerCase();
+      assertGatewayFits({ gateway: rest.gateway ?? plan.gateway, captureMode: rest.captureMode ?? plan.captureMode, currency: rest.currency ?? plan.currency });
       return this.applyAndAudit(tx, actor, 'plan', plan, { ...rest, ...(bundleId ? { bundleId } : {}) }, !id, ['bundleId']);
     });
   }

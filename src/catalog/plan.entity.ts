@@ -9,6 +9,16 @@ export enum CaptureMode {
 }
 registerEnumType(CaptureMode, { name: 'CaptureMode', description: 'MANUAL authorizes at checkout and captures once access is fulfilled.' });
 
+/** Which payment gateway takes a plan's money (and so its payments'). */
+export enum PaymentGatewayName {
+  STRIPE = 'STRIPE',
+  CASHFREE = 'CASHFREE',
+}
+registerEnumType(PaymentGatewayName, {
+  name: 'PaymentGatewayName',
+  description: 'STRIPE: Stripe Checkout, everything Recoup does. CASHFREE: a Cashfree order and its hosted checkout; automatic capture only, no off-session charges (renewals, retries).',
+});
+
 /** A price for a bundle over a period. Money is integer minor units plus an ISO currency. */
 @ObjectType()
 @Entity({ tableName: 'plans' })
@@ -36,6 +46,10 @@ export class Plan extends BaseEntity {
   @Field(() => CaptureMode)
   @Enum({ items: () => CaptureMode, nativeEnumName: undefined, default: CaptureMode.AUTOMATIC })
   captureMode: CaptureMode & Opt = CaptureMode.AUTOMATIC;
+
+  @Field(() => PaymentGatewayName, { description: 'The gateway its payments go through (default STRIPE).' })
+  @Enum({ items: () => PaymentGatewayName, default: PaymentGatewayName.STRIPE })
+  gateway: PaymentGatewayName & Opt = PaymentGatewayName.STRIPE;
 
   @Field(() => Boolean)
   @Property({ type: 'boolean', default: true })

@@ -1,7 +1,7 @@
 import { Entity, Enum, Index, ManyToOne, OptionalProps, Property, type Ref, type Opt } from '@mikro-orm/core';
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { Bundle } from '../catalog/bundle.entity';
-import { CaptureMode } from '../catalog/plan.entity';
+import { CaptureMode, PaymentGatewayName } from '../catalog/plan.entity';
 import { Plan } from '../catalog/plan.entity';
 import { Customer } from '../customers/customer.entity';
 import { BaseEntity } from '../platform/database/base.entity';
@@ -58,6 +58,16 @@ export class Payment extends BaseEntity {
   @Field(() => PaymentKind)
   @Enum({ items: () => PaymentKind, default: PaymentKind.CHECKOUT })
   kind: PaymentKind & Opt = PaymentKind.CHECKOUT;
+
+  /** Written once, at creation, from the plan. Stripe's ids below stay null for a Cashfree payment. */
+  @Field(() => PaymentGatewayName)
+  @Enum({ items: () => PaymentGatewayName, default: PaymentGatewayName.STRIPE })
+  gateway: PaymentGatewayName & Opt = PaymentGatewayName.STRIPE;
+
+  /** The order at a gateway other than Stripe (Cashfree's order_id, which is our payment id). */
+  @Field(() => String, { nullable: true, description: 'The order at a gateway other than Stripe (a Cashfree order id).' })
+  @Property({ type: 'text', nullable: true, unique: true })
+  gatewayOrderId: string | null = null;
 
   @Field(() => String, { nullable: true })
   @Property({ type: 'text', nullable: true, unique: true })

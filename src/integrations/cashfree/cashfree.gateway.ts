@@ -85,7 +85,6 @@ export interface CashfreeSettings {
  * XEnableErrorAnalytics false: left on, the constructor calls Sentry.init with Cashfree's DSN.
  */
 export function createCashfreeClient(settings: CashfreeSettings): Cashfree {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const sdk = require('cashfree-pg') as typeof import('cashfree-pg');
   const environment = settings.environment === 'production' ? sdk.CFEnvironment.PRODUCTION : sdk.CFEnvironment.SANDBOX;
   const client = new sdk.Cashfree(environment, settings.appId, settings.secretKey, undefined, undefined, undefined, false);

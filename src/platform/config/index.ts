@@ -7,7 +7,7 @@ import { databaseUrl } from './database';
 import { accessConfig, checkDeliveryLease, deliveryConfig, emailConfig, type AccessConfig, type DeliveryConfig, type EmailConfig } from './delivery';
 import { authConfig, graphqlConfig, rateLimitConfig, type AuthConfig, type GraphqlConfig, type RateLimitConfig } from './http-auth';
 import { alertWebhookConfig, reconciliationConfig, type AlertWebhookConfig, type ReconciliationConfig } from './monitoring';
-import { captureConfig, jobsConfig, paymentsConfig, stripeConfig, type CaptureConfig, type JobsConfig, type PaymentsConfig, type StripeConfig } from './payments';
+import { captureConfig, cashfreeConfig, jobsConfig, paymentsConfig, stripeConfig, type CaptureConfig, type CashfreeConfig, type JobsConfig, type PaymentsConfig, type StripeConfig } from './payments';
 import { checkBackoffs, queuesConfig, type QueuesConfig } from './queues';
 import { ConfigError, Reader, trustProxy, validTimezone, type Env } from './reader';
 import { checkRetryLease, retriesConfig, type RetriesConfig } from './retries';
@@ -37,6 +37,8 @@ export interface Config {
   databasePoolMax: number;
   agendaMongoUrl?: string;
   stripe: StripeConfig;
+  /** The second gateway, for plans with gateway CASHFREE; `enabled` false without its keys. */
+  cashfree: CashfreeConfig;
   telegram: TelegramConfig;
   auth: AuthConfig;
   pubsub: 'memory' | 'postgres';
@@ -96,6 +98,7 @@ export function loadConfig(env: Env = process.env, read?: Set<string>): Config {
     databasePoolMax: r.int('DATABASE_POOL_MAX', 20, 2, 200),
     agendaMongoUrl: r.url('AGENDA_MONGO_URL', undefined, ['mongodb:', 'mongodb+srv:']),
     stripe: stripeConfig(r, production, sandbox, publicUrl),
+    cashfree: cashfreeConfig(r, production, publicUrl),
     telegram: telegramConfig(r, production),
     auth,
     pubsub: r.oneOf('PUBSUB', ['memory', 'postgres'] as const, 'memory'),

@@ -111,3 +111,39 @@ function webhookSecrets(r: Reader, raw: string): string[] {
   if (new Set(secrets).size !== secrets.length) r.problems.push('STRIPE_WEBHOOK_SECRET lists the same secret twice');
   return secrets;
 }
+
+/** The second gateway (issue 15): plans with gateway CASHFREE are sold through it. */
+export interface CashfreeConfig {
+  /** CASHFREE_APP_ID and CASHFREE_SECRET_KEY are set (or sandbox mode runs a fake): CASHFREE plans can be sold. */
+  enabled: boolean;
+  appId: string;
+  secretKey: string;
+  /** What verifies a webhook: CASHFREE_WEBHOOK_SECRET (comma-separated during a rotation), else the secret key, which is what Cashfree signs with. */
+  webhookSecrets: string[];
+  environment: 'sandbox' | 'production';
+  /** Base URL override, with the /pg path (a fake Cashfree in tests and sandbox mode). */
+  apiUrl?: string;
+  /** The hosted checkout page; the order's payment session id is appended. Default: Recoup's own page. */
+  checkoutUrl: string;
+  timeoutMs: number;
+}
+
+export function cashfreeConfig(r: Reader, production: boolean, publicUrl: string): CashfreeConfig {
+  const appId = r.str('CASHFREE_APP_ID');
+  const secretKey = r.str('CASHFREE_SECRET_KEY');
+  if ((appId === undefined) !== (secretKey === undefined)) r.problems.push('CASHFREE_APP_ID and CASHFREE_SECRET_KEY go together: set both, or neither');
+  const raw = r.str('CASHFREE_WEBHOOK_SECRET');
+  const webhookSecrets = (raw ?? secretKey ?? '').split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (raw !== undefined && webhookSecrets.length === 0) r.problems.push('CASHFREE_WEBHOOK_SECRET holds no secret');
+  return {
+    enabled: appId !== undefined && secretKey !== undefined,
+    appId: appId ?? '',
+    secretKey: secretKey ?? '',
+    webhookSecrets,
+    // Outside production the default takes no real money.
+    environment: r.oneOf('CASHFREE_ENV', ['sandbox', 'production'] as const, production ? 'production' : 'sandbox'),
+    apiUrl: r.url('CASHFREE_API_URL'),
+    checkoutUrl: r.url('CASHFREE_CHECKOUT_URL', `${publicUrl}/checkout/cashfree`)! + '/',
+    timeoutMs: r.int('CASHFREE_TIMEOUT_MS', 20000, 100, 120000),
+  };
+}
