@@ -6,6 +6,7 @@ import { startApp, type RecoupApp } from './app/app';
 import { ConfigError, loadConfig, resolveLogFormat, type Config } from './platform/config';
 import { startEmbeddedPostgres } from './platform/database/embedded';
 import { startFakeStripe } from './sandbox/stripe/fake-stripe.server';
+import { startFakeCashfree } from './sandbox/cashfree/fake-cashfree.server';
 import { createLogger, type Logger } from './platform/observability/logger';
 import { startFakeTelegram } from './sandbox/telegram/fake-telegram.server';
 
@@ -20,13 +21,19 @@ async function startSandbox(config: Config, logger: Logger, closers: Closer[]): 
   const stripe = await startFakeStripe({ webhookUrl: `http://127.0.0.1:${config.port}/webhooks/stripe`, webhookSecret, deliverApiEvents: true });
   const telegram = await startFakeTelegram({ botToken: config.telegram.botToken });
   closers.push(() => stripe.close(), () => telegram.close());
+  // Cashfree plans too, unless real Cashfree keys were given: a fake whose pay page signs webhooks back.
+  const cashfree = config.cashfree.enabled ? null : await startFakeCashfree({ webhookUrl: `http://127.0.0.1:${config.port}/webhooks/cashfree` });
+  if (cashfree) closers.push(() => cashfree.close());
   logger.warn(
-    { fakeStripe: stripe.url, fakeTelegram: telegram.url },
+    { fakeStripe: stripe.url, fakeTelegram: telegram.url, fakeCashfree: cashfree?.url },
     'SANDBOX MODE: no STRIPE_SECRET_KEY, so Recoup talks to built-in fake Stripe and Telegram servers. No real money moves. Set STRIPE_SECRET_KEY to leave sandbox mode.',
   );
   return {
     ...config,
     stripe: { ...config.stripe, apiUrl: stripe.url, webhookSecrets: [webhookSecret] },
+    cashfree: cashfree
+      ? { ...config.cashfree, enabled: true, appId: cashfree.appId, secretKey: cashfree.secretKey, webhookSecrets: [cashfree.secretKey], environment: 'sandbox', apiUrl: cashfree.apiUrl, checkoutUrl: cashfree.checkoutUrl }
+      : config.cashfree,
     // The fake bot has no public URL to call back: Recoup long-polls it, as in local development.
     telegram: { ...config.telegram, apiUrl: telegram.url, updatesMode: 'polling' },
   };

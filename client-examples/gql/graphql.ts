@@ -62,6 +62,7 @@ export type FailedDeliveriesFilter = {
 
 /** The gateway that sent a webhook event (or, for Telegram, an update fetched by long polling). */
 export type InboundEventSource =
+  | 'CASHFREE'
   | 'STRIPE'
   | 'TELEGRAM';
 

@@ -5,6 +5,8 @@ import { migrateDatabase } from './migrate';
 import { openAppOrm } from './entities';
 import { createStripeClient, StripeGateway } from '../integrations/stripe/stripe.gateway';
 import { StripeWebhookVerifier } from '../integrations/stripe/stripe-webhook';
+import { CashfreeSdkGateway, createCashfreeClient, type CashfreeGateway } from '../integrations/cashfree/cashfree.gateway';
+import { CashfreeWebhookVerifier } from '../integrations/cashfree/cashfree-webhook';
 import { createAuthenticator } from '../platform/graphql/auth';
 import { createMemoryPubSub, createPostgresPubSub } from '../platform/graphql/pubsub';
 import { buildAppSchema } from '../platform/graphql/schema';
@@ -49,6 +51,14 @@ function gatewayMode(config: Config): 'LIVE' | 'TEST' | 'SANDBOX' {
   return config.stripe.secretKey.startsWith('sk_live_') || config.stripe.secretKey.startsWith('rk_live_') ? 'LIVE' : 'TEST';
 }
 
+/** The second gateway, when its keys are set (or sandbox mode points it at the fake). */
+function cashfreeGateway(config: Config): CashfreeGateway | null {
+  const settings = config.cashfree;
+  if (!settings.enabled) return null;
+  const mode = config.sandbox ? 'SANDBOX' : settings.environment === 'production' ? 'LIVE' : 'TEST';
+  return new CashfreeSdkGateway(createCashfreeClient({ ...settings, mode }), { timeoutMs: settings.timeoutMs, checkoutUrl: settings.checkoutUrl, mode });
+}
+
 /** Wiring: database → services → jobs → server. Everything it opens, stop() closes. */
 export async function startApp(options: AppOptions): Promise<RecoupApp> {
   const { config, databaseUrl } = options;
@@ -73,13 +83,15 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
       await jobFailureAlerts.onRun(name, outcome, error);
     },
   });
-  const services = createServices({ config, clock, logger, orm, pubsub, gateway, scheduler, metrics });
+  const cashfree = cashfreeGateway(config);
+  const services = createServices({ config, clock, logger, orm, pubsub, gateway, cashfree, scheduler, metrics });
   // Jobs run only once the scheduler starts, below: by then this is set.
   const jobFailureAlerts = new JobFailureAlerts(services.db, services.alerts, logger.child({ component: 'job-alerts' }));
   reportBusinessMetrics(metrics, services);
 
   const httpServer = createServer();
-  const app = createExpressApp({ config, health: services.health, metrics, logger, verifier: new StripeWebhookVerifier(stripe, config.stripe.webhookSecrets), intake: services.intake, telegramUpdates: services.telegramUpdates });
+  const cashfreeVerifier = cashfree ? new CashfreeWebhookVerifier(config.cashfree.webhookSecrets) : null;
+  const app = createExpressApp({ config, health: services.health, metrics, logger, verifier: new StripeWebhookVerifier(stripe, config.stripe.webhookSecrets), cashfreeVerifier, intake: services.intake, telegramUpdates: services.telegramUpdates });
   const schema = await buildAppSchema(RESOLVERS, createResolverContainer(services), pubsub);
   const authenticate = createAuthenticator(config.auth);
   const rateLimit = customerRateLimit(config.rateLimit, authenticate);

@@ -1,3 +1,4 @@
+import { CASHFREE_FACT_EVENT_TYPES } from '../integrations/cashfree/facts';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { AlertService } from '../alerts/alert.service';
 import { TELEGRAM_GATEWAY } from '../access/telegram-updates.service';
@@ -61,6 +62,7 @@ export async function readBusinessFigures(services: Pick<Services, 'db' | 'alert
 /** Wires the scrape-time figures and the webhook event types that get a label of their own. */
 export function reportBusinessMetrics(metrics: Metrics, services: Services): void {
   metrics.knowWebhookTypes('stripe', STRIPE_FACT_EVENT_TYPES);
+  metrics.knowWebhookTypes('cashfree', CASHFREE_FACT_EVENT_TYPES);
   metrics.knowWebhookTypes(TELEGRAM_GATEWAY, ALLOWED_UPDATES);
   const logger = services.logger.child({ component: 'metrics' });
   metrics.reportBusiness(async () => {

@@ -6,23 +6,28 @@ import type { Metrics } from '../platform/observability/metrics';
 import type { StripeWebhookVerifier } from '../integrations/stripe/stripe-webhook';
 import type { WebhookIntake } from '../inbox/webhook-intake.service';
 import type { HealthService } from './health.service';
+import type { CashfreeWebhookVerifier } from '../integrations/cashfree/cashfree-webhook';
+import { cashfreeCheckoutPage, SESSION_ID } from '../integrations/cashfree/checkout-page';
+import { cashfreeWebhookRouter } from '../inbox/cashfree-webhook.route';
 import { sandboxCheckoutPagesRouter } from '../sandbox/checkout-pages.route';
 import { dashboardRouter } from '../platform/http/dashboard.route';
 import { webhookRateLimit } from '../platform/http/rate-limit';
 import { stripeWebhookRouter } from '../inbox/stripe-webhook.route';
 import { telegramWebhookRouter, type TelegramUpdateReceiver } from '../inbox/telegram-webhook.route';
 
-const ROUTE_LABELS = ['/graphql', '/webhooks/stripe', '/webhooks/telegram', '/healthz', '/readyz', '/metrics'];
+const ROUTE_LABELS = ['/graphql', '/webhooks/stripe', '/webhooks/cashfree', '/webhooks/telegram', '/healthz', '/readyz', '/metrics'];
 
 /** What the routes outside /graphql use; each route is handed only its own part of it. */
 export interface HttpDeps {
-  config: Pick<Config, 'trustProxy' | 'rateLimit' | 'telegram' | 'dashboardDir' | 'sandbox'>;
+  config: Pick<Config, 'trustProxy' | 'rateLimit' | 'telegram' | 'dashboardDir' | 'sandbox' | 'cashfree'>;
   health: HealthService;
   metrics: Metrics;
   logger: Logger;
   verifier: StripeWebhookVerifier;
   intake: WebhookIntake;
   telegramUpdates: TelegramUpdateReceiver;
+  /** Null when Cashfree is not configured: its webhook route then answers 404, and there is no checkout page. */
+  cashfreeVerifier: CashfreeWebhookVerifier | null;
 }
 
 /** Request ids, access metrics and logs for every route; bodies and headers are never logged. */
@@ -60,6 +65,7 @@ export function createExpressApp(deps: HttpDeps): Express {
   app.use('/webhooks', webhookRateLimit(config.rateLimit));
   // Before any JSON parser: the signature is over the exact bytes.
   app.use(stripeWebhookRouter({ verifier: deps.verifier, intake: deps.intake, metrics, logger }));
+  app.use(cashfreeWebhookRouter({ verifier: deps.cashfreeVerifier, intake: deps.intake, metrics, logger }));
   app.use(telegramWebhookRouter({ secret: config.telegram.webhookSecret, updates: deps.telegramUpdates, metrics, logger }));
 
   app.get('/healthz', (_req, res) => {
@@ -74,6 +80,15 @@ export function createExpressApp(deps: HttpDeps): Express {
     res.status(ready.ok ? 200 : 503).json(ready);
   });
   app.use(dashboardRouter(config.dashboardDir));
+  // A Cashfree payment's checkoutUrl (unless CASHFREE_CHECKOUT_URL points elsewhere): opens Cashfree's hosted checkout.
+  if (deps.cashfreeVerifier) {
+    app.get('/checkout/cashfree/:session', (req, res) => {
+      const session = String(req.params.session);
+      if (!SESSION_ID.test(session)) return void res.status(404).json({ error: 'Not found' });
+      res.setHeader('cache-control', 'no-store');
+      res.type('html').send(cashfreeCheckoutPage(session, config.cashfree.environment));
+    });
+  }
   // Where the sandbox's fake Checkout returns the buyer; outside the sandbox the operator's URLs are used.
   if (config.sandbox) app.use(sandboxCheckoutPagesRouter());
   app.get('/metrics', async (_req, res) => {

@@ -8,6 +8,7 @@ import type { Database } from '../platform/database/transaction';
 import type { DeliveryService } from '../delivery/delivery.service';
 import { DeliveryStatus } from '../delivery/delivery-status';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
+import type { CashfreeGateway } from '../integrations/cashfree/cashfree.gateway';
 import type { WebhookIntake } from '../inbox/webhook-intake.service';
 import type { Scheduler } from '../platform/jobs/scheduler';
 import { manualCaptureJob } from '../payments/manual-capture.job';
@@ -30,6 +31,7 @@ export interface MonitoringDeps {
   logger: Logger;
   db: Database;
   gateway: PaymentGateway;
+  cashfree: CashfreeGateway | null;
   scheduler: Scheduler;
   alerts: AlertService;
   transitions: PaymentTransitions;
@@ -62,7 +64,7 @@ export function createMonitoring(deps: MonitoringDeps): Monitoring {
   scheduler.define(manualCaptureJob(manualCapture, config.capture.sweepEvery));
 
   const paymentOperations = new PaymentOperations(db, gateway, transitions, paymentSync, manualCapture, alerts);
-  const refunds = new Refunds(db, gateway, transitions, paymentSync, paymentOperations, alerts, logger.child({ component: 'refunds' }));
+  const refunds = new Refunds(db, gateway, transitions, paymentSync, paymentOperations, alerts, logger.child({ component: 'refunds' }), deps.cashfree);
   const settings = config.reconciliation;
   const checks = [
     new MissedWebhooksCheck(deps.intake, alerts),

@@ -2,7 +2,9 @@ import type { AlertService } from '../alerts/alert.service';
 import type { CatalogService } from '../catalog/catalog.service';
 import type { CustomerService } from '../customers/customer.service';
 import type { WebhookIntake } from '../inbox/webhook-intake.service';
+import type { CashfreeGateway } from '../integrations/cashfree/cashfree.gateway';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
+import { CashfreeEventHandler } from '../payments/cashfree-events';
 import { CheckoutAdvice } from '../payments/checkout-advice.service';
 import { staleCleanupJob } from '../payments/cleanup.job';
 import { LatePayments } from '../payments/late-payments';
@@ -32,6 +34,8 @@ export interface PaymentsDeps {
   config: Config;
   db: Database;
   gateway: PaymentGateway;
+  /** The second gateway; null when it is not configured. */
+  cashfree: CashfreeGateway | null;
   scheduler: Scheduler;
   intake: WebhookIntake;
   alerts: AlertService;
@@ -43,7 +47,8 @@ export interface PaymentsDeps {
 
 /**
  * The payment's life: checkout, the state machine, pending and late payments, the stale cleanup
- * job, and the Stripe applier registered with the inbox (one event at a time and in batches).
+ * job, and the gateways' appliers registered with the inbox (Stripe's one event at a time and in
+ * batches, Cashfree's one at a time).
  * What a status change sets off is wired by the composition root (services.ts), in its order.
  */
 export function createPayments(deps: PaymentsDeps): Payments {
@@ -54,7 +59,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
   const payments = new PaymentService(db, gateway, transitions, pending, catalog, deps.customers, alerts, {
     successUrl: config.stripe.checkoutSuccessUrl,
     cancelUrl: config.stripe.checkoutCancelUrl,
-  });
+  }, deps.cashfree);
   const latePayments = new LatePayments(db, gateway, paymentSync, alerts, config.payments.latePaymentPolicy, logger.child({ component: 'late-payments' }));
   const staleCleanup = new StaleCleanup(db, pending, latePayments, alerts, { batchSize: config.payments.cleanupBatchSize, largeThreshold: config.payments.largeCleanupThreshold }, logger.child({ component: 'cleanup' }));
   const checkoutAdvice = new CheckoutAdvice(pending, catalog, scheduler);
@@ -63,5 +68,10 @@ export function createPayments(deps: PaymentsDeps): Payments {
   const stripeEvents = new StripeEventHandler(gateway, paymentSync, alerts, deps.payouts);
   deps.intake.register('stripe', (tx, event) => stripeEvents.apply(tx, event));
   deps.intake.registerBatch('stripe', (tx, events) => stripeEvents.applyBatch(tx, events));
+  // Cashfree's facts go through the same PaymentSync and PaymentTransitions (and so the same listeners).
+  if (deps.cashfree) {
+    const cashfreeEvents = new CashfreeEventHandler(deps.cashfree, paymentSync, alerts);
+    deps.intake.register('cashfree', (tx, event) => cashfreeEvents.apply(tx, event));
+  }
   return { transitions, paymentSync, pending, payments, latePayments, staleCleanup, checkoutAdvice };
 }

@@ -6,6 +6,7 @@ import type { Orm } from '../platform/database/orm';
 import { Database } from '../platform/database/transaction';
 import type { WebhookIntake } from '../inbox/webhook-intake.service';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
+import type { CashfreeGateway } from '../integrations/cashfree/cashfree.gateway';
 import type { AppPubSub } from '../platform/graphql/pubsub';
 import { HealthService } from './health.service';
 import type { Metrics } from '../platform/observability/metrics';
@@ -32,6 +33,8 @@ export interface Services extends Payments, Delivery, Access, Retries, Monitorin
   db: Database;
   pubsub: AppPubSub;
   gateway: PaymentGateway;
+  /** The second gateway (issue 15); null when it is not configured. */
+  cashfree: CashfreeGateway | null;
   scheduler: Scheduler;
   metrics: Metrics;
   health: HealthService;
@@ -50,6 +53,8 @@ export interface Infrastructure {
   orm: Orm;
   pubsub: AppPubSub;
   gateway: PaymentGateway;
+  /** The second gateway (issue 15); null when it is not configured. */
+  cashfree: CashfreeGateway | null;
   scheduler: Scheduler;
   metrics: Metrics;
 }
@@ -59,7 +64,7 @@ export interface Infrastructure {
  * then what a payment's status change sets off, in order.
  */
 export function createServices(infra: Infrastructure): Services {
-  const { config, clock, logger, orm, pubsub, gateway, scheduler, metrics } = infra;
+  const { config, clock, logger, orm, pubsub, gateway, cashfree, scheduler, metrics } = infra;
   const db = new Database(orm.em, pubsub, clock, logger);
   const alerts = new AlertService(db);
   const catalog = new CatalogService(db);
@@ -69,7 +74,7 @@ export function createServices(infra: Infrastructure): Services {
   const health = new HealthService({ config, db, scheduler, gateway, pubsub, telegram });
 
   const intake = createInbox({ config, db, scheduler, alerts, metrics, logger });
-  const payments = createPayments({ config, db, gateway, scheduler, intake, alerts, catalog, customers, payouts, logger });
+  const payments = createPayments({ config, db, gateway, cashfree, scheduler, intake, alerts, catalog, customers, payouts, logger });
   const delivery = createDelivery({ config, db, pubsub, telegram, catalog, alerts, scheduler, logger });
   const access = createAccess({ config, clock, db, telegram, intake, alerts, customers, delivery: delivery.delivery, dispatcher: delivery.dispatcher, scheduler, logger });
 
@@ -81,10 +86,10 @@ export function createServices(infra: Infrastructure): Services {
   // The same for a batch of plain successes (PENDING -> SUCCEEDED, set-based): a late payment is never one.
   for (const listener of [access.subscriptions.onPaidMany, deliverWhenPaidMany(delivery.delivery, delivery.dispatcher)]) transitions.onPaidMany(listener);
 
-  const monitoring = createMonitoring({ config, logger, db, gateway, scheduler, alerts, transitions, paymentSync: payments.paymentSync, intake, delivery: delivery.delivery, subscriptions: access.subscriptions, payouts });
+  const monitoring = createMonitoring({ config, logger, db, gateway, cashfree, scheduler, alerts, transitions, paymentSync: payments.paymentSync, intake, delivery: delivery.delivery, subscriptions: access.subscriptions, payouts });
   const retries = createRetries({
     config, db, gateway, scheduler, alerts, catalog, customers, payments: payments.payments, transitions, paymentSync: payments.paymentSync, telegram, logger,
     observer: { outcome: (outcome) => metrics.retryOutcomes.inc({ outcome }), processed: (result, seconds) => metrics.retryProcessing.observe({ result }, seconds) },
   });
-  return { config, clock, logger, orm, db, pubsub, gateway, scheduler, metrics, health, alerts, catalog, customers, payouts, intake, telegram, ...payments, ...delivery, ...access, ...retries, ...monitoring, ...createAnalytics({ db, scheduler }) };
+  return { config, clock, logger, orm, db, pubsub, gateway, cashfree, scheduler, metrics, health, alerts, catalog, customers, payouts, intake, telegram, ...payments, ...delivery, ...access, ...retries, ...monitoring, ...createAnalytics({ db, scheduler }) };
 }

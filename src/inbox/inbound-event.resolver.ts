@@ -7,6 +7,7 @@ import type { WebhookIntake } from './webhook-intake.service';
 /** The gateway an event came from; the values are the stored `gateway` column. */
 export enum InboundEventSource {
   STRIPE = 'stripe',
+  CASHFREE = 'cashfree',
   TELEGRAM = 'telegram',
 }
 registerEnumType(InboundEventSource, { name: 'InboundEventSource', description: 'The gateway that sent a webhook event (or, for Telegram, an update fetched by long polling).' });
@@ -19,7 +20,7 @@ registerEnumType(InboundEventSource, { name: 'InboundEventSource', description: 
 export class InboundEvent {
   @Field(() => ID) id!: string;
   @Field(() => InboundEventSource) source!: InboundEventSource;
-  @Field({ description: "The gateway's own id of the event (Stripe evt_…, Telegram update_id)." }) eventId!: string;
+  @Field({ description: "The gateway's own id of the event (Stripe evt_…, Telegram update_id; Cashfree sends none: type, order and attempt, refund or dispute)." }) eventId!: string;
   @Field({ description: 'The event type, e.g. payment_intent.succeeded, or the Telegram update kind.' }) type!: string;
   @Field() receivedAt!: Date;
   @Field(() => Date, { nullable: true, description: 'When applying it committed; null while it is not applied.' }) appliedAt!: Date | null;

@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { recordAudit } from '../audit/audit.service';
-import { CaptureMode } from '../catalog/plan.entity';
+import { CaptureMode, PaymentGatewayName } from '../catalog/plan.entity';
+import { AppError } from '../platform/shared/errors';
 import type { CatalogService } from '../catalog/catalog.service';
 import type { Actor, Tx } from '../platform/database/transaction';
 import type { GatewayPaymentIntent } from '../integrations/stripe/payment-gateway';
@@ -23,6 +24,15 @@ export interface OffSessionPaymentInput {
 }
 
 /**
+ * Off-session charges (renewals, retries, chargeWithRetry) need a saved card at Stripe: Cashfree
+ * checkout saves none, so a Cashfree plan or payment is refused, plainly, before anything is written.
+ */
+export function assertOffSessionGateway(gateway: PaymentGatewayName, what: string): void {
+  if (gateway === PaymentGatewayName.STRIPE) return;
+  throw AppError.badInput(`${what}: ${gateway} payments cannot be charged off-session (renewals and retries need a card saved at Stripe); the customer pays through checkout`, { gateway });
+}
+
+/**
  * Payments charged to a saved card without the customer present (renewals, chargeWithRetry). The
  * row is created PENDING and moves through the state machine like any other, so a renewal
  * extends its subscription through the normal path.
@@ -37,6 +47,7 @@ export class OffSessionPayments {
   /** Flushes at once: the one-open-payment-per-bundle index refuses it here when a checkout is open. */
   async create(tx: Tx, actor: Actor, input: OffSessionPaymentInput): Promise<Payment> {
     const plan = await this.catalog.requirePlan(tx.em, input.planId);
+    assertOffSessionGateway(plan.gateway, `Plan ${plan.id}`);
     const now = tx.clock.now();
     const payment = tx.em.create(Payment, {
       customer: input.customerId,
@@ -67,6 +78,12 @@ export class OffSessionPayments {
     if (paymentIds.length === 0) return new Map();
     const rows = await em.find(Payment, { id: { $in: paymentIds } }, { fields: ['id', 'status'] });
     return new Map(rows.map((p) => [p.id, p.status]));
+  }
+
+  /** Refuses a plan that cannot be charged off-session (assertOffSessionGateway). */
+  async assertChargeable(em: EntityManager, planId: string): Promise<void> {
+    const plan = await this.catalog.requirePlan(em, planId);
+    assertOffSessionGateway(plan.gateway, `Plan ${plan.id}`);
   }
 
   /** The card of the customer's latest paid payment that saved one. */

@@ -29,6 +29,8 @@ export interface PaymentRef {
   paymentId?: string | null;
   stripePaymentIntentId?: string | null;
   stripeCheckoutSessionId?: string | null;
+  /** The order at a gateway other than Stripe (Payment.gatewayOrderId). */
+  gatewayOrderId?: string | null;
 }
 
 /**
@@ -49,6 +51,7 @@ export class PaymentSync {
     if (ref.paymentId) or.push({ id: ref.paymentId });
     if (ref.stripePaymentIntentId) or.push({ stripePaymentIntentId: ref.stripePaymentIntentId });
     if (ref.stripeCheckoutSessionId) or.push({ stripeCheckoutSessionId: ref.stripeCheckoutSessionId });
+    if (ref.gatewayOrderId) or.push({ gatewayOrderId: ref.gatewayOrderId });
     if (or.length === 0) return null;
     // A metadata id that is not a UUID would make Postgres reject the whole query.
     const valid = or.filter((c) => !c.id || isUuid(c.id));

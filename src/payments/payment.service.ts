@@ -4,6 +4,9 @@ import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import type { AlertService } from '../alerts/alert.service';
 import { recordAudit } from '../audit/audit.service';
 import type { CatalogService } from '../catalog/catalog.service';
+import { CaptureMode, PaymentGatewayName, type Plan } from '../catalog/plan.entity';
+import type { Customer } from '../customers/customer.entity';
+import type { CashfreeGateway } from '../integrations/cashfree/cashfree.gateway';
 import type { CustomerService } from '../customers/customer.service';
 import type { Actor, Database } from '../platform/database/transaction';
 import type { GatewayError } from '../integrations/stripe/gateway.errors';
@@ -57,6 +60,8 @@ export class PaymentService {
     private readonly customers: CustomerService,
     private readonly alerts: AlertService,
     private readonly urls: CheckoutUrls,
+    /** The second gateway (issue 15); null when it is not configured. */
+    private readonly cashfree: CashfreeGateway | null = null,
   ) {}
 
   async createPayment(actor: Actor, input: CreatePaymentInput): Promise<CheckoutResult> {
@@ -65,6 +70,7 @@ export class PaymentService {
     if (customer.anonymizedAt) throw AppError.conflict('This customer was anonymised and cannot pay');
     const plan = await this.catalog.requirePlan(em, input.planId);
     if (!plan.active || !plan.bundle.getEntity().active) throw AppError.conflict(`Plan ${plan.id} is not on sale`);
+    if (plan.gateway === PaymentGatewayName.CASHFREE) this.assertCashfreeCheckout(plan, customer);
     if (input.replacePaymentId) {
       const replaced = await this.cancelToReplace(actor, input.replacePaymentId, customer.id, plan.bundle.id);
       // Stripe said it was paid after all: a second checkout would charge the customer twice.
@@ -91,6 +97,13 @@ export class PaymentService {
     const payment = isUuid(paymentId) ? await em.findOne(Payment, paymentId) : null;
     if (!payment) throw PaymentError.notFound(paymentId);
     return payment;
+  }
+
+  /** Before any row is written: what a Cashfree checkout cannot do, said plainly. */
+  private assertCashfreeCheckout(plan: Plan, customer: Customer): void {
+    if (!this.cashfree) throw new AppError('UNAVAILABLE', `Plan ${plan.id} is sold through Cashfree, which is not configured on this server (CASHFREE_APP_ID, CASHFREE_SECRET_KEY)`);
+    if (plan.captureMode === CaptureMode.MANUAL) throw AppError.badInput(`Plan ${plan.id} is a CASHFREE plan with MANUAL capture: Cashfree checkout captures at once`, { planId: plan.id });
+    if (!customer.phone) throw AppError.badInput('A Cashfree checkout needs the customer\'s phone number (Cashfree requires it): set it first', { customerId: customer.id, fields: ['phone'] });
   }
 
   /** The open payment for this bundle blocks unless it is stale, in which case it is expired first. */
@@ -122,6 +135,7 @@ export class PaymentService {
         amountMinor: plan.amountMinor,
         currency: plan.currency,
         captureMode: plan.captureMode,
+        gateway: plan.gateway,
         checkoutExpiresAt: new Date(now.getTime() + this.pending.expiryMinutes * 60_000),
         createdAt: now,
         statusChangedAt: now,
@@ -133,6 +147,7 @@ export class PaymentService {
   }
 
   private async openCheckout(actor: Actor, payment: Payment): Promise<Payment> {
+    if (payment.gateway === PaymentGatewayName.CASHFREE) return this.openCashfreeCheckout(actor, payment);
     const em = this.db.fork();
     const plan = await this.catalog.requirePlan(em, payment.plan.id);
     const customer = await this.customers.require(em, payment.customer.id);
@@ -154,6 +169,37 @@ export class PaymentService {
         locked.stripeCheckoutSessionId = session.id;
         locked.checkoutUrl = session.url;
         locked.checkoutExpiresAt = session.expiresAt;
+        return locked;
+      });
+    } catch (error) {
+      await this.abandon(actor, payment, error as GatewayError);
+      throw error;
+    }
+  }
+
+  /**
+   * A Cashfree order whose order_id is our payment id (so a retry after a lost answer finds the
+   * same order, never a second), expiring with the payment, and its hosted checkout URL.
+   */
+  private async openCashfreeCheckout(actor: Actor, payment: Payment): Promise<Payment> {
+    const em = this.db.fork();
+    const plan = await this.catalog.requirePlan(em, payment.plan.id);
+    const customer = await this.customers.require(em, payment.customer.id);
+    try {
+      const { order, checkoutUrl } = await this.cashfree!.createOrder({
+        paymentId: payment.id,
+        amountMinor: payment.amountMinor,
+        currency: payment.currency,
+        customer: { id: customer.id, phone: customer.phone ?? '', email: customer.email, name: customer.name },
+        productName: plan.name,
+        expiresAt: payment.checkoutExpiresAt!,
+        returnUrl: this.urls.successUrl,
+      });
+      return await this.db.transaction(async (tx) => {
+        const locked = await this.transitions.lock(tx, payment.id);
+        locked.gatewayOrderId = order.orderId;
+        locked.checkoutUrl = checkoutUrl;
+        if (order.expiresAt) locked.checkoutExpiresAt = order.expiresAt;
         return locked;
       });
     } catch (error) {

@@ -3,11 +3,13 @@ import { subjectFingerprint, type AlertService } from '../alerts/alert.service';
 import { AlertType } from '../alerts/alert.types';
 import { recordAudit } from '../audit/audit.service';
 import type { Actor, Database, Tx } from '../platform/database/transaction';
+import { PaymentGatewayName } from '../catalog/plan.entity';
+import type { CashfreeGateway } from '../integrations/cashfree/cashfree.gateway';
 import { GatewayError } from '../integrations/stripe/gateway.errors';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
 import { AppError } from '../platform/shared/errors';
 import type { Logger } from '../platform/observability/logger';
-import type { Payment } from './payment.entity';
+import { Payment } from './payment.entity';
 import type { PaymentOperations } from './payment-operations.service';
 import { PaymentOperationError } from './payment-operations.errors';
 import { PaymentStatus } from './payment-status';
@@ -48,6 +50,8 @@ export class Refunds {
     private readonly operations: PaymentOperations,
     private readonly alerts: AlertService,
     private readonly logger: Logger,
+    /** The second gateway (issue 15); null when it is not configured. */
+    private readonly cashfree: CashfreeGateway | null = null,
   ) {}
 
   /** `amountMinor` null: everything that is left. */
@@ -55,6 +59,7 @@ export class Refunds {
     if (amountMinor !== null && (!Number.isInteger(amountMinor) || amountMinor < 1)) throw AppError.badInput('amountMinor must be a positive integer (minor units)');
     if (!reason.trim() || reason.length > 500) throw AppError.badInput('reason must be 1 to 500 characters');
     const payment = await this.operations.require(paymentId);
+    if (payment.gateway === PaymentGatewayName.CASHFREE) return this.refundThroughCashfree(actor, payment, amountMinor, reason.trim());
     const intent = await this.operations.readThrough(payment);
     if (!intent) throw PaymentOperationError.noIntent(paymentId);
     if (!isRefundable(payment) || intent.status !== 'succeeded') throw PaymentOperationError.notRefundable(paymentId, payment.status, intent.status);
@@ -64,6 +69,55 @@ export class Refunds {
     }
     const refund = await this.reserve(actor, paymentId, amountMinor, reason.trim(), intent.amountRefundedMinor);
     return this.execute(actor, refund, intent.id);
+  }
+
+  /**
+   * The same rules through Cashfree: the Refund row commits PENDING first and its id is Cashfree's
+   * refund_id, so a retry replays that refund (the adapter answers the existing one) instead of
+   * making a second. Cashfree usually processes a refund later: it stays PENDING (counting against
+   * what is left) until REFUND_STATUS_WEBHOOK settles it (CashfreeEventHandler), or Cashfree
+   * answers it processed at once.
+   */
+  private async refundThroughCashfree(actor: Actor, payment: Payment, amountMinor: number | null, reason: string): Promise<RefundOutcome> {
+    const cashfree = this.requireCashfree();
+    const orderId = payment.gatewayOrderId ?? payment.id;
+    const order = await cashfree.fetchOrder(orderId);
+    if (!isRefundable(payment) || order.status !== 'PAID') {
+      throw new PaymentOperationError('CONFLICT', `Payment ${payment.id} cannot be refunded: ours is ${payment.status}, Cashfree's order is ${order.status}. Only paid payments are refunded.`, { paymentId: payment.id, status: payment.status, gatewayStatus: order.status });
+    }
+    for (const pending of await this.pending(this.db.fork(), payment.id)) {
+      const settled = await this.executeCashfree(actor, pending, orderId);
+      if (amountMinor === pending.amountMinor) return settled;
+    }
+    const refund = await this.reserve(actor, payment.id, amountMinor, reason, await this.refundedAtCashfree(orderId));
+    return this.executeCashfree(actor, refund, orderId);
+  }
+
+  private requireCashfree(): CashfreeGateway {
+    if (!this.cashfree) throw new AppError('UNAVAILABLE', 'Cashfree is not configured on this server (CASHFREE_APP_ID, CASHFREE_SECRET_KEY)');
+    return this.cashfree;
+  }
+
+  private async refundedAtCashfree(orderId: string): Promise<number> {
+    const refunds = await this.requireCashfree().fetchRefunds(orderId);
+    return refunds.filter((r) => r.status === 'SUCCESS').reduce((sum, r) => sum + (r.amountMinor ?? 0), 0);
+  }
+
+  private async executeCashfree(actor: Actor, refund: Refund, orderId: string): Promise<RefundOutcome> {
+    const cashfree = this.requireCashfree();
+    try {
+      const made = await cashfree.createRefund({ orderId, refundId: refund.id, amountMinor: refund.amountMinor, note: refund.reason });
+      if (made.status === 'SUCCESS') return await this.recordSuccess(actor, refund.id, null, await this.refundedAtCashfree(orderId).catch(() => null));
+      if (made.status === 'CANCELLED' || made.status === 'FAILED') {
+        throw new GatewayError(`Cashfree: refund ${refund.id} ${made.status.toLowerCase()}: ${made.statusDescription ?? 'no reason given'}`, false, made.status, null, null, null);
+      }
+      // PENDING or ONHOLD: Cashfree has it; the refund webhook settles it.
+      const em = this.db.fork();
+      return { refund: await em.findOneOrFail(Refund, refund.id), payment: await em.findOneOrFail(Payment, refund.payment.id) };
+    } catch (error) {
+      if (error instanceof GatewayError && !error.retryable) await this.recordFailure(refund.id, error.message);
+      throw error;
+    }
   }
 
   async refundsOf(em: EntityManager, paymentId: string): Promise<Refund[]> {
@@ -110,7 +164,8 @@ export class Refunds {
     }
   }
 
-  private async recordSuccess(actor: Actor, refundId: string, stripeRefundId: string, stripeTotal: number | null): Promise<RefundOutcome> {
+  /** `stripeRefundId` null: a Cashfree refund, whose id is our own. */
+  private async recordSuccess(actor: Actor, refundId: string, stripeRefundId: string | null, stripeTotal: number | null): Promise<RefundOutcome> {
     return this.db.transaction(async (tx) => {
       const refund = await tx.em.findOneOrFail(Refund, refundId);
       const payment = await this.transitions.lock(tx, refund.payment.id);

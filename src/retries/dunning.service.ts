@@ -1,3 +1,4 @@
+import { PaymentGatewayName } from '../catalog/plan.entity';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { SubscriptionDunning } from '../access/subscription-dunning.service';
 import { systemActor, type Database, type Tx } from '../platform/database/transaction';
@@ -119,6 +120,8 @@ export class DunningService {
       const subscription = await this.subscriptions.lockDue(tx, id);
       if (!subscription?.lastPaymentId) return false;
       const last = await this.payments.require(tx.em, subscription.lastPaymentId);
+      // Cashfree saves no card to charge: the subscription ends with its period, renewed only by a new checkout.
+      if (last.gateway !== PaymentGatewayName.STRIPE) return false;
       const card = subscription.stripeCustomerId && subscription.stripePaymentMethodId
         ? { stripeCustomerId: subscription.stripeCustomerId, stripePaymentMethodId: subscription.stripePaymentMethodId }
         : null;

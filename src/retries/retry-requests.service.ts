@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { recordAudit } from '../audit/audit.service';
 import type { Actor, Database } from '../platform/database/transaction';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
-import type { OffSessionPayments } from '../payments/off-session-payments';
+import { assertOffSessionGateway, type OffSessionPayments } from '../payments/off-session-payments';
 import type { Payment } from '../payments/payment.entity';
 import { PaymentKind } from '../payments/payment-kind';
 import type { PaymentService } from '../payments/payment.service';
@@ -51,6 +51,7 @@ export class RetryRequests {
 
   async queueRetry(actor: Actor, input: QueueRetryInput): Promise<QueueRetryResult> {
     const payment = await this.payments.require(this.db.fork(), input.paymentId);
+    assertOffSessionGateway(payment.gateway, `Payment ${payment.id}`);
     if (payment.status !== PaymentStatus.FAILED) throw RetryError.notRetryable(payment.id, payment.status);
     // Without an HTTP status the error is taken as an answer Stripe gave (not a lost connection).
     const failure: FailureDetails = { adviceCode: null, ...input.error, statusCode: input.error.statusCode ?? 402 };
@@ -69,6 +70,7 @@ export class RetryRequests {
 
   /** Creates the payment and its job in one transaction, then charges at once; a retryable failure leaves it queued. */
   async chargeWithRetry(actor: Actor, input: { customerId: string; planId: string }): Promise<{ payment: Payment | null; job: RetryJob | null; message: string | null }> {
+    await this.offSession.assertChargeable(this.db.fork(), input.planId);
     const card = await this.offSession.savedCard(this.db.fork(), input.customerId);
     if (!card) return { payment: null, job: null, message: 'The customer has no saved card: they must pay through checkout' };
     let jobId: string;

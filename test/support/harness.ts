@@ -5,6 +5,7 @@ import WebSocket from 'ws';
 import { startApp, type RecoupApp } from '../../src/app/app';
 import { loadConfig, resolveLogFormat } from '../../src/platform/config';
 import { startFakeStripe, type FakeStripe } from '../../src/sandbox/stripe/fake-stripe.server';
+import { startFakeCashfree, type FakeCashfree } from '../../src/sandbox/cashfree/fake-cashfree.server';
 import { ManualClock, systemClock, type Clock } from '../../src/platform/shared/clock';
 import { startFakeTelegram, type FakeTelegram } from '../../src/sandbox/telegram/fake-telegram.server';
 import { createLogger, type Logger } from '../../src/platform/observability/logger';
@@ -31,6 +32,8 @@ export interface Harness {
   url: string;
   wsUrl: string;
   stripe: FakeStripe;
+  /** Only with `cashfree: true` (the SDK is slow to load: other tests do without). */
+  cashfree: FakeCashfree | null;
   telegram: FakeTelegram;
   clock: Clock;
   database: TestDatabase;
@@ -49,6 +52,8 @@ export interface HarnessOptions {
   stripe?: FakeStripe;
   telegram?: FakeTelegram;
   startJobs?: boolean;
+  /** Also run a fake Cashfree and configure Recoup for it (CASHFREE_* pointed at it). */
+  cashfree?: boolean;
   /** The app's logger (default: one at TEST_LOG_LEVEL, silent unless set), e.g. to read what it logs. */
   logger?: Logger;
 }
@@ -64,6 +69,10 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const stripe = options.stripe ?? (await startFakeStripe({ webhookSecret: WEBHOOK_SECRET, clock }));
   const ownsTelegram = !options.telegram;
   const telegram = options.telegram ?? (await startFakeTelegram({ botToken: BOT_TOKEN }));
+  const cashfree = options.cashfree ? await startFakeCashfree({ clock }) : null;
+  const cashfreeEnv: Record<string, string> = cashfree
+    ? { CASHFREE_APP_ID: cashfree.appId, CASHFREE_SECRET_KEY: cashfree.secretKey, CASHFREE_ENV: 'sandbox', CASHFREE_API_URL: cashfree.apiUrl, CASHFREE_CHECKOUT_URL: cashfree.checkoutUrl, CASHFREE_TIMEOUT_MS: '2000' }
+    : {};
   const config = loadConfig({
     NODE_ENV: 'test',
     PORT: '0',
@@ -83,12 +92,14 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     AUTH_JWT_SECRET: JWT_SECRET,
     API_KEYS: `${API_KEY.name}:${API_KEY.role}:${API_KEY.key}`,
     JOBS_PROCESS_EVERY: '1 second',
+    ...cashfreeEnv,
     ...options.env,
   });
   const app = await startApp({ config, databaseUrl: database.url, clock, logger: options.logger ?? createLogger(config.logLevel, {}, undefined, resolveLogFormat(config.logFormat)), startJobs: options.startJobs ?? false });
   // Recoup answers a webhook once it is stored and applies it right after: a test's delivery waits for that.
   stripe.setWebhookUrl(`${app.url}/webhooks/stripe`, { settled: () => app.services.intake.whenIdle() });
   telegram.webhookSettled = () => app.services.intake.whenIdle();
+  cashfree?.setWebhookUrl(`${app.url}/webhooks/cashfree`, { settled: () => app.services.intake.whenIdle() });
   const tokens = {
     admin: await signToken('alice-admin', 'ADMIN'),
     operator: await signToken('olga-operator', 'OPERATOR'),
@@ -107,6 +118,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     url: app.url,
     wsUrl: app.url.replace('http', 'ws') + '/graphql',
     stripe,
+    cashfree,
     telegram,
     clock,
     database,
@@ -135,6 +147,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await app.services.telegramOutbox.whenIdle();
       await truncateAll(database.url);
       stripe.reset();
+      cashfree?.reset();
       telegram.reset();
     },
     async close() {
@@ -142,6 +155,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
       await app.stop();
       if (ownsStripe) await stripe.close();
       if (ownsTelegram) await telegram.close();
+      await cashfree?.close();
       if (!options.database) await database.drop();
     },
   };
