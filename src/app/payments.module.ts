@@ -55,7 +55,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
   const { config, db, gateway, scheduler, alerts, catalog, logger } = deps;
   const transitions = new PaymentTransitions();
   const paymentSync = new PaymentSync(transitions);
-  const pending = new PendingPayments(db, gateway, transitions, paymentSync, config.payments.checkoutExpiryMinutes);
+  const pending = new PendingPayments(db, gateway, transitions, paymentSync, config.payments.checkoutExpiryMinutes, deps.cashfree);
   const payments = new PaymentService(db, gateway, transitions, pending, catalog, deps.customers, alerts, {
     successUrl: config.stripe.checkoutSuccessUrl,
     cancelUrl: config.stripe.checkoutCancelUrl,

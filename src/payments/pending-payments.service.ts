@@ -1,6 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor, Database } from '../platform/database/transaction';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
+import type { CashfreeGateway, CashfreeOrder } from '../integrations/cashfree/cashfree.gateway';
+import { PaymentGatewayName } from '../catalog/plan.entity';
 import { AppError, isAppError } from '../platform/shared/errors';
 import { isUuid } from '../platform/shared/ids';
 import { Payment } from './payment.entity';
@@ -30,6 +32,8 @@ export class PendingPayments {
     private readonly transitions: PaymentTransitions,
     private readonly sync: PaymentSync,
     readonly expiryMinutes: number,
+    /** The second gateway (issue 15); null when it is not configured. */
+    private readonly cashfree: CashfreeGateway | null = null,
   ) {}
 
   view(payment: Payment, now = this.db.clock.now()): PendingView {
@@ -60,6 +64,11 @@ export class PendingPayments {
       const session = await this.gateway.expireCheckoutSession(payment.stripeCheckoutSessionId, `expire:${payment.id}`);
       if (session.status === 'complete') return { payment: await this.honour(actor, payment.id, session), outcome: 'found_paid' };
     }
+    if (payment.gateway === PaymentGatewayName.CASHFREE && payment.gatewayOrderId && this.cashfree) {
+      // Terminating is Cashfree's "expire": nobody can pay the order after it. A payment that won the race is honoured.
+      const order = await this.cashfree.terminateOrder(payment.gatewayOrderId);
+      if (order.status === 'PAID') return { payment: await this.honourCashfree(actor, payment.id, order), outcome: 'found_paid' };
+    }
     try {
       const result = await this.db.transaction((tx) => this.transitions.transition(tx, actor, paymentId, to, { reason }));
       return { payment: result.payment, outcome: result.outcome === 'applied' ? 'closed' : 'not_open' };
@@ -79,6 +88,15 @@ export class PendingPayments {
   assertOwner(payment: Payment, customerId: string | null): void {
     // A customer asking about someone else's payment learns nothing, not even that it exists.
     if (customerId && payment.customer.id !== customerId) throw PaymentError.notFound(payment.id);
+  }
+
+  /** The Cashfree order was paid after all: SUCCEEDED, as Cashfree has it (a different amount is its success all the same: the webhook's money checks alert on it). */
+  private async honourCashfree(actor: Actor, paymentId: string, order: CashfreeOrder): Promise<Payment> {
+    return this.db.transaction(async (tx) => {
+      const payment = await this.transitions.lock(tx, paymentId);
+      await this.sync.moveTo(tx, actor, payment, PaymentStatus.SUCCEEDED, { reason: `Cashfree order ${order.orderId} was already paid when we closed it` });
+      return payment;
+    });
   }
 
   /** The session was paid after all: follow Stripe (SUCCEEDED, or AUTHORIZED under manual capture). */

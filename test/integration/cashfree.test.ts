@@ -224,6 +224,26 @@ describe('Cashfree: a second gateway behind the same payment model', () => {
     expect(cashfree().countRequests('POST', /\/orders$/)).toBe(1);
   });
 
+  it('closing a pending Cashfree payment terminates its order, so it can no longer be paid', async () => {
+    const { customerId, planId } = await seed();
+    const p = await checkout(customerId, planId);
+    const cancelled = must(await h.gql(`mutation($id: ID!) { cancelPayment(paymentId: $id) { status } }`, { id: p.id }, { token: h.tokens.operator })).cancelPayment;
+    expect(cancelled.status).toBe('CANCELLED');
+    expect(cashfree().engine.orders.get(p.id)!.status).toBe('TERMINATED');
+    expect(cashfree().requests.find((r) => r.method === 'PATCH')).toMatchObject({ path: `/orders/${p.id}`, body: { order_status: 'TERMINATED' } });
+    await expect(cashfree().pay(p.id, 'success')).rejects.toThrow(/TERMINATED/);
+  });
+
+  it('an order paid before its webhook arrives is honoured when we close it, not cancelled', async () => {
+    const { customerId, planId } = await seed();
+    const p = await checkout(customerId, planId);
+    await cashfree().pay(p.id, 'success', { sendWebhook: false });
+    const closed = must(await h.gql(`mutation($id: ID!) { cancelPayment(paymentId: $id) { status } }`, { id: p.id }, { token: h.tokens.operator })).cancelPayment;
+    expect(closed.status).toBe('SUCCEEDED');
+    expect(cashfree().engine.orders.get(p.id)!.status).toBe('PAID');
+    await eventually(async () => (await payment(p.id)).deliveryStatus === 'DELIVERED');
+  });
+
   it('serves the page that opens Cashfree\'s hosted checkout for a payment session (the default checkoutUrl)', async () => {
     const page = await fetch(`${h.url}/checkout/cashfree/session_abc-123_XYZ`);
     expect(page.status).toBe(200);
