@@ -60,7 +60,7 @@ export function createPayments(deps: PaymentsDeps): Payments {
     successUrl: config.stripe.checkoutSuccessUrl,
     cancelUrl: config.stripe.checkoutCancelUrl,
   }, deps.cashfree);
-  const latePayments = new LatePayments(db, gateway, paymentSync, alerts, config.payments.latePaymentPolicy, logger.child({ component: 'late-payments' }));
+  const latePayments = new LatePayments(db, gateway, paymentSync, alerts, config.payments.latePaymentPolicy, logger.child({ component: 'late-payments' }), deps.cashfree);
   const staleCleanup = new StaleCleanup(db, pending, latePayments, alerts, { batchSize: config.payments.cleanupBatchSize, largeThreshold: config.payments.largeCleanupThreshold }, logger.child({ component: 'cleanup' }));
   const checkoutAdvice = new CheckoutAdvice(pending, catalog, scheduler);
   scheduler.define(staleCleanupJob(staleCleanup, config.payments.cleanupCron));

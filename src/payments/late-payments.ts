@@ -2,6 +2,8 @@ import type { AlertService } from '../alerts/alert.service';
 import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import { systemActor, type Database } from '../platform/database/transaction';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
+import type { CashfreeGateway } from '../integrations/cashfree/cashfree.gateway';
+import { PaymentGatewayName } from '../catalog/plan.entity';
 import type { Logger } from '../platform/observability/logger';
 import { Payment } from './payment.entity';
 import { PaymentStatus } from './payment-status';
@@ -28,6 +30,8 @@ export class LatePayments {
     private readonly alerts: AlertService,
     private readonly policy: 'honour' | 'refund',
     private readonly logger: Logger,
+    /** The second gateway (issue 15); null when it is not configured. */
+    private readonly cashfree: CashfreeGateway | null = null,
   ) {}
 
   /** A status-change listener (registered in order in src/app/services.ts). */
@@ -67,9 +71,16 @@ export class LatePayments {
 
   async refundOwed(paymentId: string): Promise<boolean> {
     const payment = await this.db.fork().findOne(Payment, paymentId);
-    if (!payment?.refundRequestedAt || payment.status !== PaymentStatus.SUCCEEDED || !payment.stripePaymentIntentId) return false;
+    if (!payment?.refundRequestedAt || payment.status !== PaymentStatus.SUCCEEDED) return false;
+    const cashfree = payment.gateway === PaymentGatewayName.CASHFREE;
+    if (cashfree ? !this.cashfree : !payment.stripePaymentIntentId) return false;
     try {
-      await this.gateway.refundPaymentIntent(payment.stripePaymentIntentId, null, payment.refundReason ?? 'late payment', `refund:${payment.id}:late`);
+      if (cashfree) {
+        // Cashfree's refund_id is the key (unique per order): the same id on every retry, never a second refund.
+        await this.cashfree!.createRefund({ orderId: payment.gatewayOrderId ?? payment.id, refundId: lateRefundId(payment.id), amountMinor: payment.amountMinor, note: payment.refundReason ?? 'late payment' });
+      } else {
+        await this.gateway.refundPaymentIntent(payment.stripePaymentIntentId!, null, payment.refundReason ?? 'late payment', `refund:${payment.id}:late`);
+      }
       await this.db.transaction(async (tx) => {
         const locked = await tx.em.findOneOrFail(Payment, paymentId);
         await this.sync.recordRefund(tx, actor, locked, locked.amountMinor, locked.refundReason ?? 'late payment');
@@ -82,3 +93,6 @@ export class LatePayments {
     }
   }
 }
+
+/** The Cashfree refund_id of a late payment's refund (alphanumeric, from our id, as `refund:<paymentId>:late` is at Stripe). */
+export const lateRefundId = (paymentId: string): string => `late${paymentId.replace(/-/g, '')}`;

@@ -262,3 +262,39 @@ describe('Cashfree: a second gateway behind the same payment model', () => {
     expect(cashfree().requests).toHaveLength(0);
   });
 });
+
+describe('Cashfree: a late payment under LATE_PAYMENT_POLICY=refund', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ cashfree: true, env: { LATE_PAYMENT_POLICY: 'refund' } });
+  });
+  afterAll(async () => h?.close());
+
+  it('is refunded through Cashfree under a refund_id from our id, and no access is given', async () => {
+    const channel = must(await h.gql(`mutation { createChannel(input: { telegramChatId: "-1009876543210", title: "S" }) { id } }`)).createChannel.id;
+    const bundleId = must(await h.gql(`mutation($c: [ID!]) { createBundle(input: { name: "B", channelIds: $c }) { id } }`, { c: [channel] })).createBundle.id;
+    const planId = must(await h.gql(`mutation($b: ID!) { createPlan(input: { bundleId: $b, name: "P", amountMinor: 1999, currency: "inr", durationDays: 30, gateway: CASHFREE }) { id } }`, { b: bundleId })).createPlan.id;
+    const customerId = must(await h.gql(`mutation { createCustomer(input: { name: "D", phone: "+919800000000", telegramUserId: "7001" }) { id } }`)).createCustomer.id;
+    const id = must(await h.gql(`mutation($i: CreatePaymentInput!) { createPayment(input: $i) { payment { id } } }`, { i: { customerId, planId } })).createPayment.payment.id;
+    must(await h.gql(`mutation($id: ID!) { cancelPayment(paymentId: $id) { status } }`, { id }));
+    // Cashfree took a payment although we had asked it to terminate the order (TERMINATION_REQUESTED lost the race).
+    const fake = h.cashfree!;
+    const order = fake.engine.orders.get(id)!;
+    order.status = 'ACTIVE';
+    const { webhook } = fake.engine.attempt(id, 'success');
+    expect(await fake.send(webhook)).toMatchObject({ status: 200 });
+
+    const refunded = await eventually(async () => {
+      const p = must(await h.gql(`query($id: ID!) { payment(id: $id) { status refundedMinor refundRequestedAt deliveryStatus } }`, { id })).payment;
+      return p.status === 'REFUNDED' ? p : null;
+    });
+    expect(refunded).toMatchObject({ refundedMinor: 1999, refundRequestedAt: null, deliveryStatus: null });
+    expect(fake.engine.refunds).toEqual([expect.objectContaining({ refundId: `late${id.replace(/-/g, '')}`, amountMinor: 1999 })]);
+    expect(h.telegram.callsTo('sendMessage')).toHaveLength(0);
+    await fake.settleRefund(fake.engine.refunds[0].refundId, 'SUCCESS');
+    const open = must(await h.gql(`{ alerts(first: 50, filter: { open: true }) { edges { node { type } } } }`)).alerts.edges.map((e: any) => e.node.type);
+    expect(open).toContain('LATE_PAYMENT');
+    expect(open).not.toContain('PAYMENT_REFUNDED');
+    expect(fake.engine.refunds).toHaveLength(1);
+  });
+});
