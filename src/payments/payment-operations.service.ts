@@ -5,6 +5,7 @@ import type { Actor, Database, Tx } from '../platform/database/transaction';
 import type { GatewayPaymentIntent, PaymentGateway } from '../integrations/stripe/payment-gateway';
 import { disagreement } from './money-state';
 import { isUuid } from '../platform/shared/ids';
+import { PaymentGatewayName } from '../catalog/plan.entity';
 import type { ManualCapture } from './manual-capture.service';
 import { Payment } from './payment.entity';
 import { PaymentError } from './payment.errors';
@@ -47,6 +48,15 @@ export class PaymentOperations {
     return payment;
   }
 
+  /** Capture, release and sync read Stripe's PaymentIntent: a payment through another gateway is refused, plainly. */
+  private async requireStripe(paymentId: string, action: string): Promise<Payment> {
+    const payment = await this.require(paymentId);
+    if (payment.gateway !== PaymentGatewayName.STRIPE) {
+      throw new PaymentOperationError('CONFLICT', `Payment ${paymentId} went through ${payment.gateway}: ${action} works on Stripe payments only`, { paymentId, gateway: payment.gateway });
+    }
+    return payment;
+  }
+
   /** Stripe's current PaymentIntent for the payment (via its Checkout Session when we never stored the intent). */
   async readThrough(payment: Payment): Promise<GatewayPaymentIntent | null> {
     if (payment.stripePaymentIntentId) return this.gateway.retrievePaymentIntent(payment.stripePaymentIntentId);
@@ -57,7 +67,7 @@ export class PaymentOperations {
 
   /** Captures an authorization; one Stripe already captured counts as success. */
   async capturePayment(actor: Actor, paymentId: string): Promise<Payment> {
-    const payment = await this.require(paymentId);
+    const payment = await this.requireStripe(paymentId, 'capturePayment');
     const intent = await this.readThrough(payment);
     if (!intent) throw PaymentOperationError.noIntent(paymentId);
     const ours = [PaymentStatus.AUTHORIZED, PaymentStatus.SUCCEEDED].includes(payment.status);
@@ -70,7 +80,7 @@ export class PaymentOperations {
 
   /** Our record ← Stripe's truth, through the state machine (status, then refunds). */
   async syncPaymentWithGateway(actor: Actor, paymentId: string): Promise<Payment> {
-    const payment = await this.require(paymentId);
+    const payment = await this.requireStripe(paymentId, 'syncPaymentWithGateway');
     const intent = await this.readThrough(payment);
     const session = !intent && payment.stripeCheckoutSessionId ? await this.gateway.retrieveCheckoutSession(payment.stripeCheckoutSessionId) : null;
     return this.db.transaction(async (tx) => {
@@ -95,7 +105,7 @@ export class PaymentOperations {
 
   /** Releases (cancels) an authorization: the hold on the card ends and the payment is CANCELLED. */
   async releaseAuthorization(actor: Actor, paymentId: string, reason: string, options: ReleaseOptions = {}): Promise<Payment> {
-    const payment = await this.require(paymentId);
+    const payment = await this.requireStripe(paymentId, 'releaseAuthorization');
     const intent = options.fresh ?? (await this.readThrough(payment));
     if (!intent) throw PaymentOperationError.noIntent(paymentId);
     const ours = [PaymentStatus.AUTHORIZED, PaymentStatus.CANCELLED].includes(payment.status);

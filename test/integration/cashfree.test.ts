@@ -254,6 +254,16 @@ describe('Cashfree: a second gateway behind the same payment model', () => {
     expect((await fetch(`${h.url}/checkout/cashfree/${encodeURIComponent('"><script>')}`)).status).toBe(404);
   });
 
+  it('operator actions that read Stripe (sync, capture, release) refuse a Cashfree payment with CONFLICT', async () => {
+    const p = await paid();
+    const sync = await h.gql(`mutation($id: ID!) { syncPaymentWithGateway(paymentId: $id) { status } }`, { id: p.id });
+    expect(sync.errors?.[0].extensions?.code).toBe('CONFLICT');
+    expect(sync.errors?.[0].message).toMatch(/CASHFREE/);
+    const capture = await h.gql(`mutation($id: ID!) { capturePayment(paymentId: $id) { status } }`, { id: p.id });
+    expect(capture.errors?.[0].extensions?.code).toBe('CONFLICT');
+    expect((await payment(p.id)).status).toBe('SUCCEEDED');
+  });
+
   it('a Stripe plan in the same server still goes through Stripe', async () => {
     const { customerId, planId } = await seed({ gateway: undefined, currency: 'usd', amountMinor: 2500 });
     const p = await checkout(customerId, planId);
