@@ -34,4 +34,9 @@ export class PlanInput {
   @IsIn(Object.values(PaymentGatewayName))
   gateway?: PaymentGatewayName;
   @Field({ nullable: true }) active?: boolean;
+  @Field({ nullable: true, description: 'Checkout needs KYC (and the e-signature of termsVersion, when set) first.' }) requiresVerification?: boolean;
+  @Field(() => String, { nullable: true, description: 'The version of the terms a customer must e-sign before paying, e.g. "2026-12"; null clears it (KYC only).' })
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: 'termsVersion must be 1-100 of A-Z, a-z, 0-9, ., _ and -, starting with a letter or digit' })
+  termsVersion?: string | null;
 }

@@ -10,7 +10,7 @@ import { CaptureMode, PaymentGatewayName, Plan } from './plan.entity';
 
 export interface ChannelFields { telegramChatId?: string; title?: string; requiresApproval?: boolean }
 export interface BundleFields { name?: string; description?: string | null; active?: boolean; channelIds?: string[] }
-export interface PlanFields { bundleId?: string; name?: string; amountMinor?: number; currency?: string; durationDays?: number; captureMode?: CaptureMode; gateway?: PaymentGatewayName; active?: boolean }
+export interface PlanFields { bundleId?: string; name?: string; amountMinor?: number; currency?: string; durationDays?: number; captureMode?: CaptureMode; gateway?: PaymentGatewayName; active?: boolean; requiresVerification?: boolean; termsVersion?: string | null }
 
 type CatalogKind = 'channel' | 'bundle' | 'plan';
 
@@ -23,7 +23,7 @@ const NEEDED_TO_CREATE: Record<CatalogKind, string[]> = {
 const NEVER_NULL: Record<CatalogKind, string[]> = {
   channel: [...NEEDED_TO_CREATE.channel, 'requiresApproval'],
   bundle: [...NEEDED_TO_CREATE.bundle, 'active'],
-  plan: [...NEEDED_TO_CREATE.plan, 'captureMode', 'gateway', 'active'],
+  plan: [...NEEDED_TO_CREATE.plan, 'captureMode', 'gateway', 'active', 'requiresVerification'],
 };
 
 /** A create without a required field, or an update that clears one, is the caller's error, named, before any SQL. */

@@ -54,4 +54,12 @@ export class Plan extends BaseEntity {
   @Field(() => Boolean)
   @Property({ type: 'boolean', default: true })
   active: boolean & Opt = true;
+
+  @Field(() => Boolean, { description: 'A checkout needs the customer VERIFIED first (KYC, and an e-signature of termsVersion when set): createPayment answers VERIFICATION_REQUIRED until then.' })
+  @Property({ type: 'boolean', default: false })
+  requiresVerification: boolean & Opt = false;
+
+  @Field(() => String, { nullable: true, description: 'The terms the customer must e-sign before paying (with requiresVerification); null: KYC only.' })
+  @Property({ type: 'text', nullable: true })
+  termsVersion: string | null = null;
 }

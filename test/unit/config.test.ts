@@ -278,4 +278,21 @@ describe('loadConfig', () => {
       expect(() => loadConfig(env)).toThrow(/^Invalid configuration:\n {2}- PORT must be an integer/);
     });
   });
+
+  describe('verification (KYC and e-sign)', () => {
+    it('uses the sandbox provider with its built-in secret outside production, and no provider in production', () => {
+      expect(loadConfig({}).verification).toEqual({ provider: 'sandbox', apiUrl: undefined, webhookSecret: 'recoup-sandbox-verification-secret', timeoutMs: 5000 });
+      expect(loadConfig(PRODUCTION).verification.provider).toBe('off');
+    });
+
+    it('refuses the sandbox provider in production: it verifies no one', () => {
+      expect(problem({ VERIFICATION_PROVIDER: 'sandbox', VERIFICATION_WEBHOOK_SECRET: 'a-long-enough-secret-123' }, PRODUCTION)).toBe('VERIFICATION_PROVIDER=sandbox is the built-in fake provider and verifies no one: not in production');
+    });
+
+    it('refuses a short webhook secret, an unknown provider and a bad URL', () => {
+      expect(problem({ VERIFICATION_WEBHOOK_SECRET: 'short' })).toBe('VERIFICATION_WEBHOOK_SECRET must be at least 16 characters');
+      expect(problem({ VERIFICATION_PROVIDER: 'acme' })).toBe('VERIFICATION_PROVIDER must be one of sandbox, off (got "acme")');
+      expect(problem({ VERIFICATION_API_URL: 'ftp://x' })).toBe('VERIFICATION_API_URL must be a http: or https: URL');
+    });
+  });
 });

@@ -13,11 +13,13 @@ import { ConfigError, Reader, trustProxy, validTimezone, type Env } from './read
 import { checkRetryLease, retriesConfig, type RetriesConfig } from './retries';
 import { telegramConfig, type TelegramConfig } from './telegram';
 import { tracingConfig, type TracingConfig } from './tracing';
+import { verificationConfig, type VerificationConfig } from './verification';
 
 export { ConfigError, ROLES } from './reader';
 export { queueBackoff } from './queues';
 export type { ApiKey, Role } from './reader';
 export type { TracingConfig } from './tracing';
+export type { VerificationConfig } from './verification';
 
 export interface Config {
   env: 'development' | 'production' | 'test';
@@ -63,6 +65,8 @@ export interface Config {
   access: AccessConfig;
   retries: RetriesConfig;
   email: EmailConfig;
+  /** KYC + e-sign before checkout: the provider and its webhook secret. */
+  verification: VerificationConfig;
   /** Shared by every lease queue: the backoff jitter, and the inbox's and Telegram outbox's base and cap. */
   queues: QueuesConfig;
 }
@@ -117,6 +121,7 @@ export function loadConfig(env: Env = process.env, read?: Set<string>): Config {
     access: accessConfig(r),
     retries: retriesConfig(r),
     email: emailConfig(r),
+    verification: verificationConfig(r, production),
     queues: queuesConfig(r),
   };
   // Cross-section checks come last, after every single-variable problem.
