@@ -9,6 +9,7 @@ import { startFakeStripe } from './sandbox/stripe/fake-stripe.server';
 import { startFakeCashfree } from './sandbox/cashfree/fake-cashfree.server';
 import { createLogger, type Logger } from './platform/observability/logger';
 import { startFakeTelegram } from './sandbox/telegram/fake-telegram.server';
+import { startFakeVerification } from './sandbox/verification/fake-verification.server';
 
 type Closer = () => Promise<unknown>;
 
@@ -37,6 +38,18 @@ async function startSandbox(config: Config, logger: Logger, closers: Closer[]): 
     // The fake bot has no public URL to call back: Recoup long-polls it, as in local development.
     telegram: { ...config.telegram, apiUrl: telegram.url, updatesMode: 'polling' },
   };
+}
+
+/**
+ * VERIFICATION_PROVIDER=sandbox (the default outside production) with no VERIFICATION_API_URL: the
+ * built-in fake KYC / e-sign provider on loopback, signing its webhooks with VERIFICATION_WEBHOOK_SECRET.
+ */
+async function startSandboxVerification(config: Config, logger: Logger, closers: Closer[]): Promise<Config> {
+  if (config.verification.provider !== 'sandbox' || config.verification.apiUrl) return config;
+  const fake = await startFakeVerification({ webhookSecret: config.verification.webhookSecret, webhookUrl: `http://127.0.0.1:${config.port}/webhooks/verification` });
+  closers.push(() => fake.close());
+  logger.warn({ fakeVerification: fake.url }, 'SANDBOX VERIFICATION: plans that require verification use the built-in fake KYC / e-sign provider; nobody is really verified');
+  return { ...config, verification: { ...config.verification, apiUrl: fake.url } };
 }
 
 /** Development with no credentials configured: mint an ADMIN API key for this run and say so. */
@@ -92,6 +105,7 @@ async function main(): Promise<void> {
     logger.info({ dataDir: config.embeddedDataDir }, 'no DATABASE_URL: using the embedded PostgreSQL');
   }
   if (config.sandbox) config = await startSandbox(config, logger, closers);
+  config = await startSandboxVerification(config, logger, closers);
   config = withDevCredentials(config, logger);
   running.app = await startApp({ config, databaseUrl, logger });
   logger.info({ graphql: `${config.publicUrl}/graphql`, dashboard: `${config.publicUrl}/dashboard/` }, 'GraphQL and the dashboard are ready');

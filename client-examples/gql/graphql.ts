@@ -60,11 +60,12 @@ export type FailedDeliveriesFilter = {
   status?: UndeliveredStatus;
 };
 
-/** The gateway that sent a webhook event (or, for Telegram, an update fetched by long polling). */
+/** The gateway that sent a webhook event (or, for Telegram, an update fetched by long polling); verification: the KYC / e-sign provider. */
 export type InboundEventSource =
   | 'CASHFREE'
   | 'STRIPE'
-  | 'TELEGRAM';
+  | 'TELEGRAM'
+  | 'VERIFICATION';
 
 export type PaymentFilter = {
   bundleId?: string | number | null | undefined;

@@ -14,7 +14,7 @@ import type { AlertService } from '../alerts/alert.service';
 import type { CustomerService } from '../customers/customer.service';
 import { scrubGatewayEvents } from '../customers/gateway-event-scrubber';
 import { redactPersonalValues } from '../customers/personal-data-copies';
-import { PersonalDataService } from '../customers/personal-data.service';
+import { PersonalDataService, type Scrubber } from '../customers/personal-data.service';
 import type { DeliveryDispatcher } from '../delivery/delivery-dispatcher';
 import type { DeliveryService } from '../delivery/delivery.service';
 import type { WebhookIntake } from '../inbox/webhook-intake.service';
@@ -47,6 +47,8 @@ export interface AccessDeps {
   dispatcher: DeliveryDispatcher;
   scheduler: Scheduler;
   logger: Logger;
+  /** Other features' erasure hooks (verification details), run before the net by value. */
+  erasers?: Scrubber[];
 }
 
 /**
@@ -64,7 +66,7 @@ export function createAccess(deps: AccessDeps): Access {
 
   const personalData = new PersonalDataService();
   // In this order; last, the net by value over what the hooks before it left (and every free-text column).
-  for (const erase of [scrubGatewayEvents, forgetInviteLinkUsers, forgetBindingTokens, forgetOutboxUser, redactPersonalValues]) personalData.onErase(erase);
+  for (const erase of [scrubGatewayEvents, forgetInviteLinkUsers, ...(deps.erasers ?? []), forgetBindingTokens, forgetOutboxUser, redactPersonalValues]) personalData.onErase(erase);
   const accessRemoval = new AccessRemoval(db, telegram, logger.child({ component: 'access-removal' }));
   const accessExpiry = new AccessExpiry(db, accessRemoval, personalData, config.access, logger.child({ component: 'access-expiry' }));
   scheduler.define(accessExpiryJob(accessExpiry, config.access.expiryCron));

@@ -91,7 +91,7 @@ export async function startApp(options: AppOptions): Promise<RecoupApp> {
 
   const httpServer = createServer();
   const cashfreeVerifier = cashfree ? new CashfreeWebhookVerifier(config.cashfree.webhookSecrets) : null;
-  const app = createExpressApp({ config, health: services.health, metrics, logger, verifier: new StripeWebhookVerifier(stripe, config.stripe.webhookSecrets), cashfreeVerifier, intake: services.intake, telegramUpdates: services.telegramUpdates });
+  const app = createExpressApp({ config, health: services.health, metrics, logger, verifier: new StripeWebhookVerifier(stripe, config.stripe.webhookSecrets), cashfreeVerifier, verificationProvider: services.verificationProvider, intake: services.intake, telegramUpdates: services.telegramUpdates });
   const schema = await buildAppSchema(RESOLVERS, createResolverContainer(services), pubsub);
   const authenticate = createAuthenticator(config.auth);
   const rateLimit = customerRateLimit(config.rateLimit, authenticate);

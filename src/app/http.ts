@@ -9,13 +9,16 @@ import type { HealthService } from './health.service';
 import type { CashfreeWebhookVerifier } from '../integrations/cashfree/cashfree-webhook';
 import { cashfreeCheckoutPage, SESSION_ID } from '../integrations/cashfree/checkout-page';
 import { cashfreeWebhookRouter } from '../inbox/cashfree-webhook.route';
+import type { VerificationProvider } from '../verification/verification-provider';
+import { verificationWebhookRouter } from '../inbox/verification-webhook.route';
+import { SIGNATURE_HEADER } from '../verification/sandbox-verification.provider';
 import { sandboxCheckoutPagesRouter } from '../sandbox/checkout-pages.route';
 import { dashboardRouter } from '../platform/http/dashboard.route';
 import { webhookRateLimit } from '../platform/http/rate-limit';
 import { stripeWebhookRouter } from '../inbox/stripe-webhook.route';
 import { telegramWebhookRouter, type TelegramUpdateReceiver } from '../inbox/telegram-webhook.route';
 
-const ROUTE_LABELS = ['/graphql', '/webhooks/stripe', '/webhooks/cashfree', '/webhooks/telegram', '/healthz', '/readyz', '/metrics'];
+const ROUTE_LABELS = ['/graphql', '/webhooks/stripe', '/webhooks/cashfree', '/webhooks/telegram', '/webhooks/verification', '/healthz', '/readyz', '/metrics'];
 
 /** What the routes outside /graphql use; each route is handed only its own part of it. */
 export interface HttpDeps {
@@ -28,6 +31,8 @@ export interface HttpDeps {
   telegramUpdates: TelegramUpdateReceiver;
   /** Null when Cashfree is not configured: its webhook route then answers 404, and there is no checkout page. */
   cashfreeVerifier: CashfreeWebhookVerifier | null;
+  /** Null under VERIFICATION_PROVIDER=off: no verification webhook route. */
+  verificationProvider: VerificationProvider | null;
 }
 
 /** Request ids, access metrics and logs for every route; bodies and headers are never logged. */
@@ -66,6 +71,10 @@ export function createExpressApp(deps: HttpDeps): Express {
   // Before any JSON parser: the signature is over the exact bytes.
   app.use(stripeWebhookRouter({ verifier: deps.verifier, intake: deps.intake, metrics, logger }));
   app.use(cashfreeWebhookRouter({ verifier: deps.cashfreeVerifier, intake: deps.intake, metrics, logger }));
+  // Without a provider (VERIFICATION_PROVIDER=off) there is no route: such a request is a 404.
+  if (deps.verificationProvider) {
+    app.use(verificationWebhookRouter({ verifier: deps.verificationProvider, signatureHeader: SIGNATURE_HEADER, intake: deps.intake, metrics, logger }));
+  }
   app.use(telegramWebhookRouter({ secret: config.telegram.webhookSecret, updates: deps.telegramUpdates, metrics, logger }));
 
   app.get('/healthz', (_req, res) => {

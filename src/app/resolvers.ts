@@ -21,6 +21,7 @@ import { resolverContainer, resolverFactory, type ResolverFactory } from '../pla
 import { RetryResolver } from '../retries/retry.resolver';
 import type { Services } from './services';
 import { SystemResolver } from './system.resolver';
+import { CustomerVerificationResolver, VerificationResolver } from '../verification/verification.resolver';
 
 const resolver = <T extends object>(type: new (...args: never[]) => T, create: (services: Services) => T) => resolverFactory(type, create);
 
@@ -33,6 +34,7 @@ export const RESOLVER_FACTORIES: readonly ResolverFactory<Services>[] = [
   resolver(BundleFieldsResolver, (s) => new BundleFieldsResolver(s.catalog)),
   resolver(PlanFieldsResolver, () => new PlanFieldsResolver()),
   resolver(CustomerResolver, (s) => new CustomerResolver(s.customers)),
+  resolver(CustomerVerificationResolver, (s) => new CustomerVerificationResolver(s.verification)),
   resolver(DeliveryResolver, (s) => new DeliveryResolver(s.recoveryStats, s.deliveryAdmin)),
   resolver(DeliveryStatusChangeResolver, (s) => new DeliveryStatusChangeResolver(s.db)),
   resolver(InboundEventResolver, (s) => new InboundEventResolver(s.intake)),
@@ -45,6 +47,7 @@ export const RESOLVER_FACTORIES: readonly ResolverFactory<Services>[] = [
   resolver(RetryResolver, (s) => new RetryResolver(s.retryRequests, s.retryQueue)),
   resolver(SystemResolver, (s) => new SystemResolver(s.health, s.scheduler, s.db)),
   resolver(TelegramBindingResolver, (s) => new TelegramBindingResolver(s.customers, s.telegramBinding)),
+  resolver(VerificationResolver, (s) => new VerificationResolver(s.verification)),
 ];
 
 /** The resolver classes, for the schema. */

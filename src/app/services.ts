@@ -23,9 +23,10 @@ import { createInbox } from './inbox.module';
 import { createMonitoring, type Monitoring } from './monitoring.module';
 import { createPayments, type Payments } from './payments.module';
 import { createRetries, type Retries } from './retries.module';
+import { createVerification, type Verification } from './verification.module';
 
 /** Every service, built once: what main, the resolvers' factories, the routes and the tests draw on. */
-export interface Services extends Payments, Delivery, Access, Retries, Monitoring, Analytics {
+export interface Services extends Payments, Delivery, Access, Retries, Monitoring, Analytics, Verification {
   config: Config;
   clock: Clock;
   logger: Logger;
@@ -76,7 +77,8 @@ export function createServices(infra: Infrastructure): Services {
   const intake = createInbox({ config, db, scheduler, alerts, metrics, logger });
   const payments = createPayments({ config, db, gateway, cashfree, scheduler, intake, alerts, catalog, customers, payouts, logger });
   const delivery = createDelivery({ config, db, pubsub, telegram, catalog, alerts, scheduler, logger });
-  const access = createAccess({ config, clock, db, telegram, intake, alerts, customers, delivery: delivery.delivery, dispatcher: delivery.dispatcher, scheduler, logger });
+  const { eraser: forgetVerificationDetails, ...verification } = createVerification({ config, db, intake, payments: payments.payments, catalog, customers, alerts, metrics, logger });
+  const access = createAccess({ config, clock, db, telegram, intake, alerts, customers, delivery: delivery.delivery, dispatcher: delivery.dispatcher, scheduler, logger, erasers: [forgetVerificationDetails] });
 
   // What a status change sets off, in this order, inside the transaction that changed it: a late
   // payment to be refunded is marked first (so it gets neither access nor links), then access
@@ -91,5 +93,5 @@ export function createServices(infra: Infrastructure): Services {
     config, db, gateway, scheduler, alerts, catalog, customers, payments: payments.payments, transitions, paymentSync: payments.paymentSync, telegram, logger,
     observer: { outcome: (outcome) => metrics.retryOutcomes.inc({ outcome }), processed: (result, seconds) => metrics.retryProcessing.observe({ result }, seconds) },
   });
-  return { config, clock, logger, orm, db, pubsub, gateway, cashfree, scheduler, metrics, health, alerts, catalog, customers, payouts, intake, telegram, ...payments, ...delivery, ...access, ...retries, ...monitoring, ...createAnalytics({ db, scheduler }) };
+  return { config, clock, logger, orm, db, pubsub, gateway, cashfree, scheduler, metrics, health, alerts, catalog, customers, payouts, intake, telegram, ...payments, ...delivery, ...access, ...verification, ...retries, ...monitoring, ...createAnalytics({ db, scheduler }) };
 }

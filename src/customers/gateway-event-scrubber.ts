@@ -29,6 +29,28 @@ const STRIPE_SKELETON = `jsonb_build_object(
     'data', jsonb_build_object('object', ${kept(`e.payload #> '{data,object}'`, STRIPE_KEPT)}
                                          || jsonb_build_object('metadata', ${kept(`e.payload #> '{data,object,metadata}'`, METADATA_KEPT)})))`;
 const TELEGRAM_SKELETON = `jsonb_build_object('update_id', e.payload -> 'update_id', 'redacted', true, 'reason', '${REASON}')`;
+/**
+ * A KYC / e-sign provider's event keeps its ids, type, time, verdict and the compliance record of
+ * the signature (terms version, signing time, the document's SHA-256); the PAN fragment, the name
+ * read from the document, the document itself and the provider's free-text reason go.
+ */
+const VERIFICATION_SKELETON = `jsonb_build_object(
+    'id', e.payload -> 'id', 'type', e.payload -> 'type', 'created', e.payload -> 'created', 'redacted', true, 'reason', '${REASON}',
+    'data', jsonb_strip_nulls(jsonb_build_object(
+      'verification_id', e.payload #> '{data,verification_id}', 'reference', e.payload #> '{data,reference}',
+      'steps_completed', e.payload #> '{data,steps_completed}',
+      'esign', case when jsonb_typeof(e.payload #> '{data,esign}') = 'object' then jsonb_strip_nulls(jsonb_build_object(
+        'terms_version', e.payload #> '{data,esign,terms_version}', 'signed_at', e.payload #> '{data,esign,signed_at}',
+        'document_sha256', e.payload #> '{data,esign,document_sha256}')) end)))`;
+const SKELETON = `case e.gateway when 'stripe' then ${STRIPE_SKELETON} when 'verification' then ${VERIFICATION_SKELETON} else ${TELEGRAM_SKELETON} end`;
+
+/**
+ * One verification event's payload reduced to its skeleton: for an event applied after its customer
+ * was erased (the erasure scrubbed what was stored then; this one came later).
+ */
+export async function redactVerificationEvent(tx: Tx, gatewayEventId: string): Promise<void> {
+  await tx.em.execute(`update gateway_events e set payload = ${VERIFICATION_SKELETON} where e.id = ? and e.gateway = 'verification' and e.payload -> 'redacted' is null`, [gatewayEventId]);
+}
 
 /** The ids a Stripe object names (itself, its intent, charge, customer), for the CTEs below. */
 const REFERENCES = (alias: string) =>
@@ -44,6 +66,8 @@ const REFERENCES = (alias: string) =>
  * ids (intent, session, Stripe customer, refund), or an object linked to such an event (a dispute or
  * refund that names only the charge), or when any of their personal values appears anywhere in the
  * payload (the email in billing_details of a charge we never linked, the Telegram id in any field).
+ * A verification provider's event concerns them when it names one of their verification sessions
+ * (our id as its reference, or the provider's session id).
  * Not by name alone: a namesake's events are not theirs (redactPersonalValues still blanks the name
  * itself wherever it is left). One statement, whatever the number of events.
  */
@@ -56,7 +80,9 @@ export async function scrubGatewayEvents(tx: Tx, subject: ErasureSubject): Promi
                     union select stripe_customer_id from subscriptions where customer_id = ?
                     union select stripe_customer_id from retry_jobs where customer_id = ?
                     union select a.stripe_payment_intent_id from retry_attempts a join retry_jobs j on j.id = a.job_id where j.customer_id = ?
-                    union select r.stripe_refund_id from refunds r join pay on pay.id = r.payment_id::text),
+                    union select r.stripe_refund_id from refunds r join pay on pay.id = r.payment_id::text
+                    union select id::text from verifications where customer_id = ?
+                    union select provider_ref from verifications where customer_id = ?),
           matched as (select e.id, e.payload from gateway_events e
                        where (?::text is not null and e.payload::text ~* ?)
                           or (e.gateway = 'stripe'
@@ -64,18 +90,21 @@ export async function scrubGatewayEvents(tx: Tx, subject: ErasureSubject): Promi
                                    or e.payload #>> '{data,object,id}' in (select v from known)
                                    or e.payload #>> '{data,object,payment_intent}' in (select v from known)
                                    or e.payload #>> '{data,object,charge}' in (select v from known)
-                                   or e.payload #>> '{data,object,customer}' in (select v from known)))),
+                                   or e.payload #>> '{data,object,customer}' in (select v from known)))
+                          or (e.gateway = 'verification'
+                              and (e.payload #>> '{data,reference}' in (select v from known)
+                                   or e.payload #>> '{data,verification_id}' in (select v from known)))),
           linked as (select x.v from matched m cross join lateral (values ${REFERENCES('m')}) as x(v)
                       where m.payload #>> '{data,object,object}' is not null and x.v is not null
                      union select v from known where v is not null)
      update gateway_events e
-        set payload = case when e.gateway = 'stripe' then ${STRIPE_SKELETON} else ${TELEGRAM_SKELETON} end
+        set payload = ${SKELETON}
       where e.payload -> 'redacted' is null
         and (e.id in (select id from matched)
              or (e.gateway = 'stripe'
                  and (e.payload #>> '{data,object,id}' in (select v from linked)
                       or e.payload #>> '{data,object,payment_intent}' in (select v from linked)
                       or e.payload #>> '{data,object,charge}' in (select v from linked))))`,
-    [subject.customerId, subject.customerId, subject.customerId, subject.customerId, pattern, pattern],
+    [subject.customerId, subject.customerId, subject.customerId, subject.customerId, subject.customerId, subject.customerId, pattern, pattern],
   );
 }

@@ -70,6 +70,8 @@ const COPIES: ReadonlyArray<{ table: string; text?: readonly string[]; json?: re
   { table: 'telegram_outbox', text: ['last_error'] },
   { table: 'reconciliation_findings', text: ['detail'], json: ['data'] },
   { table: 'reconciliation_runs', json: ['errors'] },
+  // The provider's reason and an operator's note; the PAN fragment, name and document are nulled by forgetVerificationDetails.
+  { table: 'verifications', text: ['reason', 'override_note', 'kyc_name'] },
 ];
 
 /** Erasure hook: one UPDATE per table above, replacing each personal value found with "[redacted]". */

@@ -9,8 +9,9 @@ export enum InboundEventSource {
   STRIPE = 'stripe',
   CASHFREE = 'cashfree',
   TELEGRAM = 'telegram',
+  VERIFICATION = 'verification',
 }
-registerEnumType(InboundEventSource, { name: 'InboundEventSource', description: 'The gateway that sent a webhook event (or, for Telegram, an update fetched by long polling).' });
+registerEnumType(InboundEventSource, { name: 'InboundEventSource', description: 'The gateway that sent a webhook event (or, for Telegram, an update fetched by long polling); verification: the KYC / e-sign provider.' });
 
 /**
  * A stored webhook event (the inbox, table gateway_events) as an operator sees it: what it is,

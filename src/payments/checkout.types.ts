@@ -1,15 +1,17 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from 'type-graphql';
 import { PageInfo as PageInfoRef } from '../platform/graphql/connection';
 import { Payment } from './payment.entity';
+import { VerificationRequirement } from '../verification/verification.types';
 
 export enum CheckoutOutcomeEnum {
   CREATED = 'CREATED',
   PENDING_SAME_BUNDLE = 'PENDING_SAME_BUNDLE',
   ALREADY_PAID = 'ALREADY_PAID',
+  VERIFICATION_REQUIRED = 'VERIFICATION_REQUIRED',
 }
 registerEnumType(CheckoutOutcomeEnum, {
   name: 'CheckoutOutcome',
-  description: 'CREATED: pay at payment.checkoutUrl. PENDING_SAME_BUNDLE: an open payment for this bundle exists; complete it or cancel it and start new. ALREADY_PAID: the stale payment turned out paid.',
+  description: 'CREATED: pay at payment.checkoutUrl. PENDING_SAME_BUNDLE: an open payment for this bundle exists; complete it or cancel it and start new. ALREADY_PAID: the stale payment turned out paid. VERIFICATION_REQUIRED: the plan requires KYC / e-sign first: no payment was created; see verification.',
 });
 
 export enum PaymentActionType {
@@ -46,6 +48,8 @@ export class CheckoutResult {
   @Field(() => [PendingPayment], { description: 'Open payments for other bundles: they do not block.' }) warnings!: PendingPayment[];
   @Field(() => String, { nullable: true, description: 'CREATED: a one-time link (t.me/<bot>?start=<token>) that links the customer\'s Telegram account so invite links can reach them. Null when Telegram could not be asked for the bot\'s name.' })
   telegramDeepLink!: string | null;
+  @Field(() => VerificationRequirement, { nullable: true, description: 'VERIFICATION_REQUIRED: the status, the steps left and where to complete them.' })
+  verification!: VerificationRequirement | null;
 }
 
 @ObjectType()

@@ -18,13 +18,20 @@ import { PaymentError } from './payment.errors';
 import { PaymentStatus } from './payment-status';
 import type { PaymentTransitions } from './payment-transitions.service';
 import type { CloseOutcome, PendingPayments, PendingView } from './pending-payments.service';
+import type { VerificationRequirement } from '../verification/verification.types';
 
 export interface CheckoutUrls {
   successUrl: string;
   cancelUrl: string;
 }
 
-export type CheckoutOutcome = 'CREATED' | 'PENDING_SAME_BUNDLE' | 'ALREADY_PAID';
+export type CheckoutOutcome = 'CREATED' | 'PENDING_SAME_BUNDLE' | 'ALREADY_PAID' | 'VERIFICATION_REQUIRED';
+
+/**
+ * Asked before anything else of a checkout (no payment row, no Stripe call yet): null lets it go
+ * ahead; a requirement answers VERIFICATION_REQUIRED with it instead (KYC / e-sign, src/verification/).
+ */
+export type CheckoutGate = (actor: Actor, customer: Customer, plan: Plan) => Promise<VerificationRequirement | null>;
 
 export interface CheckoutResult {
   outcome: CheckoutOutcome;
@@ -34,6 +41,8 @@ export interface CheckoutResult {
   conflict: PendingView | null;
   /** Open payments for other bundles: they never block, but the customer should know. */
   otherPending: PendingView[];
+  /** VERIFICATION_REQUIRED: what the customer must still do, and where. */
+  verification?: VerificationRequirement | null;
 }
 
 export interface CreatePaymentInput {
@@ -51,6 +60,8 @@ export interface CreatePaymentInput {
  * metadata, so a late payment still finds its payment.
  */
 export class PaymentService {
+  private gate: CheckoutGate | null = null;
+
   constructor(
     private readonly db: Database,
     private readonly gateway: PaymentGateway,
@@ -64,12 +75,20 @@ export class PaymentService {
     private readonly cashfree: CashfreeGateway | null = null,
   ) {}
 
+  /** The composition root sets the verification gate (services.ts). */
+  gateCheckoutWith(gate: CheckoutGate): void {
+    this.gate = gate;
+  }
+
   async createPayment(actor: Actor, input: CreatePaymentInput): Promise<CheckoutResult> {
     const em = this.db.fork();
     const customer = await this.customers.require(em, input.customerId);
     if (customer.anonymizedAt) throw AppError.conflict('This customer was anonymised and cannot pay');
     const plan = await this.catalog.requirePlan(em, input.planId);
     if (!plan.active || !plan.bundle.getEntity().active) throw AppError.conflict(`Plan ${plan.id} is not on sale`);
+    // Before any payment is touched (a replaced or stale one) and before Stripe is called.
+    const verification = this.gate ? await this.gate(actor, customer, plan) : null;
+    if (verification) return { outcome: 'VERIFICATION_REQUIRED', payment: null, conflict: null, otherPending: [], verification };
     if (plan.gateway === PaymentGatewayName.CASHFREE) this.assertCashfreeCheckout(plan, customer);
     if (input.replacePaymentId) {
       const replaced = await this.cancelToReplace(actor, input.replacePaymentId, customer.id, plan.bundle.id);

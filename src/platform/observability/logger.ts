@@ -24,7 +24,8 @@ export function createLogger(level: string, base: Record<string, unknown> = {}, 
     level,
     base: { service: 'recoup', ...base },
     redact: {
-      paths: ['*.authorization', '*.Authorization', '*.secret', '*.token', 'req.headers', 'body', 'rawBody'],
+      // Verification details are personal data (src/verification/): never written, whatever logs them.
+      paths: ['*.authorization', '*.Authorization', '*.secret', '*.token', 'req.headers', 'body', 'rawBody', 'payload', '*.payload', 'kyc', '*.kyc', 'esign', '*.esign', 'panLast4', '*.panLast4', 'pan_last4', '*.pan_last4', 'kycName', '*.kycName', 'signedDocument', '*.signedDocument', 'document', '*.document'],
       censor: '[redacted]',
     },
     serializers: { err: serializeError, error: serializeError },
