@@ -24,6 +24,7 @@ import { ISSUE_ALERT_TYPES, IssuesPanel } from './panels/issues';
 import { PendingPanel } from './panels/pending';
 import { SearchPanel } from './panels/search';
 import { StatsPanel } from './panels/stats';
+import { VerificationPanel } from './panels/verification';
 import { clearCredential, credentialOf, loadCredential, saveCredential, takeCredentialFromFragment, type Credential } from './session';
 import { Toasts } from './ui';
 
@@ -65,6 +66,7 @@ function open(credential: Credential): void {
   const pending = new PendingPanel(api);
   const issues = new IssuesPanel(api, toasts);
   const inbox = new InboxPanel(api, toasts);
+  const verification = new VerificationPanel(api);
   let closed = false;
 
   function report(what: string) {
@@ -86,6 +88,7 @@ function open(credential: Credential): void {
     inbox.refresh().catch(report('Loading failed webhook events failed'));
     search.refresh().catch(report('Refreshing the search failed'));
     analytics.refresh().catch(report('Loading the charts failed'));
+    verification.refresh().catch(report('Loading customers blocked on verification failed'));
   }
   function setLive(state: LiveState, detail?: string): void {
     liveBadge.dataset.state = state;
@@ -115,6 +118,7 @@ function open(credential: Credential): void {
   // Paid, refunded, delivered: the day's figures moved (two grouped reads of the daily rollups).
   const refreshAnalytics = debounce(() => analytics.refresh().catch(report('Loading the charts failed')), REFRESH_DEBOUNCE_MS);
   analytics.reportTo(report('Loading the charts failed'));
+  const refreshVerification = debounce(() => verification.refresh().catch(report('Loading customers blocked on verification failed')), REFRESH_DEBOUNCE_MS);
 
   api.subscribe(DashboardAlertRaisedDocument, ({ alertRaised }) => {
     alerts.raised(alertRaised);
@@ -134,12 +138,14 @@ function open(credential: Credential): void {
     refreshAnalytics();
   });
   // A payment that changed may be an event applied at last (by the sweep, a redelivery, a replay elsewhere).
+  // …or a customer verified at last paying (a verdict itself has no subscription: re-read on reconnect).
   api.subscribe(DashboardPaymentChangedDocument, ({ paymentStatusChanged }) => {
     search.paymentChanged(paymentStatusChanged.paymentId);
     refreshPending();
     refreshIssues();
     refreshInbox();
     refreshAnalytics();
+    refreshVerification();
   });
 
   root.replaceChildren(
@@ -153,7 +159,8 @@ function open(credential: Credential): void {
       analytics.element,
       el('div', { class: 'columns' }, alerts.element, deliveries.element),
       el('div', { class: 'columns wide-left' }, issues.element, pending.element),
-      inbox.element),
+      inbox.element,
+      verification.element),
     toasts.element,
   );
 }
