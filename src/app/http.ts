@@ -11,7 +11,6 @@ import { cashfreeCheckoutPage, SESSION_ID } from '../integrations/cashfree/check
 import { cashfreeWebhookRouter } from '../inbox/cashfree-webhook.route';
 import type { VerificationProvider } from '../verification/verification-provider';
 import { verificationWebhookRouter } from '../inbox/verification-webhook.route';
-import { SIGNATURE_HEADER } from '../verification/sandbox-verification.provider';
 import { sandboxCheckoutPagesRouter } from '../sandbox/checkout-pages.route';
 import { dashboardRouter } from '../platform/http/dashboard.route';
 import { webhookRateLimit } from '../platform/http/rate-limit';
@@ -73,7 +72,7 @@ export function createExpressApp(deps: HttpDeps): Express {
   app.use(cashfreeWebhookRouter({ verifier: deps.cashfreeVerifier, intake: deps.intake, metrics, logger }));
   // Without a provider (VERIFICATION_PROVIDER=off) there is no route: such a request is a 404.
   if (deps.verificationProvider) {
-    app.use(verificationWebhookRouter({ verifier: deps.verificationProvider, signatureHeader: SIGNATURE_HEADER, intake: deps.intake, metrics, logger }));
+    app.use(verificationWebhookRouter({ verifier: deps.verificationProvider, signatureHeader: deps.verificationProvider.signatureHeader, intake: deps.intake, metrics, logger }));
   }
   app.use(telegramWebhookRouter({ secret: config.telegram.webhookSecret, updates: deps.telegramUpdates, metrics, logger }));
 

@@ -36,6 +36,7 @@ export interface SandboxProviderSettings {
  */
 export class SandboxVerificationProvider implements VerificationProvider {
   readonly name = 'sandbox';
+  readonly signatureHeader = SIGNATURE_HEADER;
 
   constructor(private readonly settings: SandboxProviderSettings) {}
 

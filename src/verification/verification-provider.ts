@@ -63,6 +63,8 @@ export type VerificationFact =
 export interface VerificationProvider {
   /** Stored with each session; 'sandbox' for the built-in fake. */
   readonly name: string;
+  /** The request header that carries the webhook's signature. */
+  readonly signatureHeader: string;
   /** Opens (or, for the same verificationId, finds again) a session. Throws VerificationProviderError. */
   start(request: VerificationRequest): Promise<VerificationSession>;
   /** Checks the signature over the exact bytes received; throws WebhookSignatureError when it does not hold. */

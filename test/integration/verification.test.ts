@@ -319,3 +319,26 @@ describe('a plan that requires verification', () => {
     for (const needle of ['789Z', 'QWERT6789Z', Buffer.from('Accepted and e-signed by').toString('base64').slice(0, 16)]) expect(logs).not.toContain(needle);
   });
 });
+
+describe('with no verification provider (VERIFICATION_PROVIDER=off, the production default)', () => {
+  let off: Harness;
+  beforeAll(async () => {
+    off = await startHarness({ env: { VERIFICATION_PROVIDER: 'off' } });
+  });
+  afterAll(async () => off?.close());
+
+  it('blocks checkout with status NONE and no URL, has no webhook route, and only an ADMIN override lets the customer pay', async () => {
+    const { customerId, planId } = await seedCatalog(off);
+    must(await off.gql(`mutation($id: ID!) { updatePlan(id: $id, input: { requiresVerification: true }) { id } }`, { id: planId }));
+    const run = async () => must(await off.gql(`mutation($i: CreatePaymentInput!) { createPayment(input: $i) { outcome verification { status stepsLeft verificationUrl } } }`, { i: { customerId, planId } }, { token: off.tokens.operator })).createPayment;
+
+    expect(await run()).toEqual({ outcome: 'VERIFICATION_REQUIRED', verification: { status: 'NONE', stepsLeft: ['KYC'], verificationUrl: null } });
+    const start = await off.gql(`mutation($p: ID!, $c: ID) { startVerification(planId: $p, customerId: $c) { status } }`, { p: planId, c: customerId }, { token: off.tokens.operator });
+    expect(start.errors?.[0].extensions).toMatchObject({ code: 'UNAVAILABLE', reason: 'NO_PROVIDER' });
+    const webhook = await fetch(`${off.url}/webhooks/verification`, { method: 'POST', body: '{}' });
+    expect(webhook.status).toBe(404);
+
+    must(await off.gql(`mutation($c: ID!) { overrideVerification(customerId: $c, status: VERIFIED, note: "verified in person at the office") { status } }`, { c: customerId }));
+    expect((await run()).outcome).toBe('CREATED');
+  });
+});
