@@ -6,97 +6,15 @@ import type { Logger } from '../platform/observability/logger';
 import { safeErrorMessage } from '../platform/observability/safe-error';
 import { activeSpanContext, inSpan, markFailed, PAYMENT_ID } from '../platform/observability/spans';
 import { LeaseQueue } from '../platform/jobs/lease-queue';
-import type { BackoffPolicy } from '../platform/shared/backoff';
 import { isUuid } from '../platform/shared/ids';
 import { GatewayEvent } from './gateway-event.entity';
 import { InboxError } from './inbox.errors';
-import { describePath, sanitiseJson, wellFormed, type SanitisedPath } from './payload-sanitiser';
+import { describePath, type SanitisedPath } from './payload-sanitiser';
+import type { BatchApplier, EventApplier, IncomingEvent, IntakeHooks, IntakeResult, IntakeSettings, IntakeStatus } from './intake.types';
+import { eventOf, REFUSED, STORE_AND_NOTIFY, STORE_QUIETLY, STORE_REFUSED, storable, type Claimed, type StorableEvent } from './stored-event';
 
-export interface IncomingEvent {
-  gateway: string;
-  eventId: string;
-  type: string;
-  payload: Record<string, unknown>;
-}
-
-/** Applies one stored event inside its applying transaction and says what it did. */
-export type EventApplier = (tx: Tx, event: GatewayEvent) => Promise<string>;
-
-/**
- * Applies what it can of a claimed batch in one transaction, keyed by event row id: the outcome,
- * and the subject (a payment id) whose after-commit work belongs to that event. The events it
- * leaves out are applied one by one after it commits, in the order received.
- */
-export type BatchApplier = (tx: Tx, events: GatewayEvent[]) => Promise<Map<string, { outcome: string; subject?: string }>>;
-
-/**
- * What storing an event did. `stored`: new, queued to be applied. `duplicate`: we had it already.
- * `requeued`: we had it but had not applied it yet (it failed and waits for a retry, or we gave up
- * on it); the redelivery makes it due now.
- * `unapplied`: stored, but a field an applier relies on could not be stored as sent (see
- * payload-sanitiser.ts), so it will never be applied; the failure is recorded and alerted on.
- */
-export type IntakeStatus = 'stored' | 'duplicate' | 'requeued' | 'unapplied';
-export interface IntakeResult {
-  status: IntakeStatus;
-  eventId: string;
-}
-
-export interface IntakeHooks {
-  /** Each event's outcome, on receipt and once applied (or failed); `type` is the event's own, unbounded (the hook bounds it). */
-  onOutcome?(gateway: string, type: string, outcome: IntakeStatus | 'processed' | 'failed'): void;
-  /** Called in the failure's transaction when an event has used up its attempts. */
-  onGaveUp?(tx: Tx, event: GatewayEvent): Promise<void>;
-  /** Called in the applying transaction when an event that had failed before is finally applied. */
-  onRecovered?(tx: Tx, event: GatewayEvent): Promise<void>;
-  /** Called in the transaction where an operator's replay gave an event its attempts back (the audit entry). */
-  onReplay?(tx: Tx, actor: Actor, replay: ReplayReset): Promise<void> | void;
-}
-
-/** What an operator's replay changed on an event before applying it again. */
-export interface ReplayReset {
-  event: GatewayEvent;
-  before: { attempts: number; lastError: string | null; nextAttemptAt: string | null; gaveUp: boolean };
-  after: { attempts: number; nextAttemptAt: string };
-}
-
-export interface IntakeSettings {
-  maxAttempts: number;
-  /** How long a claimed event is ours before another worker may take it (a crashed worker's lease runs out). */
-  leaseMs: number;
-  /** Events claimed per round trip. */
-  batchSize: number;
-  /** Between failed attempts (INBOX_BACKOFF_*, QUEUE_JITTER_PERCENT). */
-  backoff: BackoffPolicy;
-  /** Offer each claimed batch to its gateway's BatchApplier first (INBOX_BATCH_APPLY). */
-  batchApply?: boolean;
-}
-
-/** The NOTIFY channel on which an instance that stored an event wakes the others. */
-export const INBOX_CHANNEL = 'recoup_inbox';
-
-/** lastError of an event refused for good; a redelivery holds the same bytes and is not requeued. */
-const REFUSED = 'not applied:';
-
-/**
- * One statement: insert the event or find it, and (when asked) NOTIFY the other instances, sent
- * on commit. A redelivery of an event whose applying failed (it waits for its backoff, or we gave
- * up on it) makes it due now; one refused for good, not; one merely not applied yet is a duplicate. One being applied meanwhile is safe: the applying
- * transaction holds its row, and a second claimer skips it.
- */
-const store = (returning: string, notify: boolean): string => `
-  with stored as (
-    insert into gateway_events (id, gateway, event_id, type, payload, sanitized_paths, received_at, attempts, last_error, next_attempt_at, created_at, updated_at)
-    values (gen_random_uuid(), ?, ?, ?, ?, ?::jsonb, ?, ?, ?, ?, ?, ?)
-    on conflict (gateway, event_id) do update set next_attempt_at = excluded.received_at, updated_at = excluded.received_at
-      where gateway_events.processed_at is null and excluded.last_error is null
-        and gateway_events.last_error is not null and gateway_events.last_error not like '${REFUSED}%'
-    returning ${returning}, (xmax = 0) as inserted
-  )
-  select stored.*${notify ? `, pg_notify('${INBOX_CHANNEL}', ?)` : ''} from stored`;
-const STORE_AND_NOTIFY = store('id', true);
-const STORE_QUIETLY = store('id', false);
-const STORE_REFUSED = store('*', false);
+export type { BatchApplier, EventApplier, IncomingEvent, IntakeHooks, IntakeResult, IntakeSettings, IntakeStatus, ReplayReset } from './intake.types';
+export { INBOX_CHANNEL } from './stored-event';
 
 /**
  * The inbox. A webhook route verifies the event and calls receive(): one INSERT (no ORM work),
@@ -475,41 +393,3 @@ export class WebhookIntake {
 const ORIGINS_MAX = 10_000;
 const originKey = (gateway: string, eventId: string): string => `${gateway}\u0000${eventId}`;
 
-/** A claimed row as the claim returns it: everything an applier reads. */
-interface Claimed {
-  id: string;
-  gateway: string;
-  event_id: string;
-  type: string;
-  payload: Record<string, unknown>;
-  sanitized_paths: string[] | null;
-  attempts: number;
-  last_error: string | null;
-  received_at: Date;
-}
-
-/** The claimed row as a GatewayEvent for the appliers: a plain object, not one the unit of work tracks. */
-function eventOf(row: Claimed): GatewayEvent {
-  return Object.assign(new GatewayEvent(), {
-    id: row.id,
-    gateway: row.gateway,
-    eventId: row.event_id,
-    type: row.type,
-    payload: row.payload,
-    sanitizedPaths: row.sanitized_paths,
-    attempts: row.attempts,
-    lastError: row.last_error,
-    receivedAt: new Date(row.received_at),
-  });
-}
-
-/** An incoming event made storable, with what had to change. */
-interface StorableEvent extends IncomingEvent {
-  sanitizedPaths: SanitisedPath[];
-}
-
-/** The event with every string jsonb (and text) cannot hold replaced, and the paths that changed. */
-function storable(incoming: IncomingEvent): StorableEvent {
-  const { value, paths } = sanitiseJson(incoming.payload);
-  return { gateway: incoming.gateway, eventId: wellFormed(incoming.eventId), type: wellFormed(incoming.type), payload: value, sanitizedPaths: paths };
-}
