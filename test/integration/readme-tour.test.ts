@@ -34,7 +34,7 @@ describe("the README's sandbox tour", () => {
     await db?.drop();
   });
 
-  it('pays, delivers, refunds and resolves the alert with the commands as written', async () => {
+  it('pays through Stripe and Cashfree, delivers both, refunds and resolves the alert with the commands as written', async () => {
     const [startBlock, ...steps] = tourBlocks();
     const startCommand = startBlock.trim();
     expect(startCommand).toMatch(/^API_KEYS=\S+ npm start$/);
@@ -46,14 +46,19 @@ describe("the README's sandbox tour", () => {
     const { stdout } = await promisify(execFile)('bash', ['-c', script], { timeout: 60_000, maxBuffer: 4 * 1024 * 1024 });
     const lines = stdout.trim().split('\n');
 
-    // 2. Pay: the pay page's form answers with the redirect to the sandbox's success page.
-    expect(stdout).toContain(`303 http://localhost:${port}/checkout/success`);
-    // 3. Delivered.
+    // 2. Pay: each pay page's form (Stripe's, then Cashfree's) answers with the redirect to the sandbox's success page.
+    expect(lines.filter((l) => l === `303 http://localhost:${port}/checkout/success`)).toHaveLength(2);
+    // 3. Both delivered, one through each gateway.
     const delivered = JSON.parse(lines.find((l) => l.includes('deliveryStatus'))!);
-    expect(delivered.data.payment).toMatchObject({ status: 'SUCCEEDED', deliveryStatus: 'DELIVERED', deliveredAt: expect.any(String) });
-    const [subscription] = delivered.data.customerAccess.subscriptions;
-    expect(subscription.subscription.status).toBe('ACTIVE');
-    expect(subscription.channels[0]).toMatchObject({ linkStatus: 'OPEN', inviteLink: expect.stringMatching(/^https:\/\/t\.me\/\+/) });
+    expect(delivered.data.stripe).toMatchObject({ gateway: 'STRIPE', status: 'SUCCEEDED', deliveryStatus: 'DELIVERED', deliveredAt: expect.any(String) });
+    expect(delivered.data.cashfree).toMatchObject({ gateway: 'CASHFREE', status: 'SUCCEEDED', deliveryStatus: 'DELIVERED', deliveredAt: expect.any(String) });
+    const subscriptions = delivered.data.customerAccess.subscriptions;
+    expect(subscriptions).toHaveLength(2);
+    for (const subscription of subscriptions) {
+      expect(subscription.subscription.status).toBe('ACTIVE');
+      expect(subscription.channels[0]).toMatchObject({ linkStatus: 'OPEN', inviteLink: expect.stringMatching(/^https:\/\/t\.me\/\+/) });
+    }
+    expect(subscriptions.map((s: { channels: Array<{ title: string }> }) => s.channels[0].title).sort()).toEqual(['Tour channel', 'Tour channel (India)']);
     // 4. The refund behind Recoup's back raised PAYMENT_REFUNDED.
     expect(lines).toContain('200');
     const alerts = JSON.parse(lines.find((l) => l.includes('"alerts"'))!);
@@ -63,7 +68,9 @@ describe("the README's sandbox tour", () => {
     expect(resolved.data.resolveAlert).toMatchObject({ type: 'PAYMENT_REFUNDED', resolvedBy: expect.any(String), resolutionNote: 'sandbox tour: refunded on purpose' });
     const after = JSON.parse(lines[lines.length - 1]);
     expect(after.data.payment).toMatchObject({ status: 'REFUNDED', deliveryAccessRevokedReason: expect.stringContaining('refunded') });
-    expect(after.data.customerAccess.subscriptions[0]).toMatchObject({ subscription: { status: 'LAPSED' }, channels: [{ linkStatus: 'REVOKED' }] });
+    const byChannel = new Map(after.data.customerAccess.subscriptions.map((s: { channels: Array<{ title: string }> }) => [s.channels[0].title, s]));
+    expect(byChannel.get('Tour channel')).toMatchObject({ subscription: { status: 'LAPSED' }, channels: [{ linkStatus: 'REVOKED' }] });
+    expect(byChannel.get('Tour channel (India)')).toMatchObject({ subscription: { status: 'ACTIVE' }, channels: [{ linkStatus: 'OPEN' }] });
     expect(after.data.alertSummary.totalOpen).toBe(0);
   }, 120_000);
 });
