@@ -9,6 +9,7 @@ import {
   DashboardAlertResolvedDocument,
   DashboardDeliveryChangedDocument,
   DashboardPaymentChangedDocument,
+  DashboardVerificationChangedDocument,
   DashboardAlertSummaryDocument,
   DashboardRecoveryStatsDocument,
   DashboardSnapshotDocument,
@@ -138,7 +139,6 @@ function open(credential: Credential): void {
     refreshAnalytics();
   });
   // A payment that changed may be an event applied at last (by the sweep, a redelivery, a replay elsewhere).
-  // …or a customer verified at last paying (a verdict itself has no subscription: re-read on reconnect).
   api.subscribe(DashboardPaymentChangedDocument, ({ paymentStatusChanged }) => {
     search.paymentChanged(paymentStatusChanged.paymentId);
     refreshPending();
@@ -147,6 +147,8 @@ function open(credential: Credential): void {
     refreshAnalytics();
     refreshVerification();
   });
+  // A checkout refused, a session opened, a verdict (provider or override): the blocked list moves.
+  api.subscribe(DashboardVerificationChangedDocument, () => refreshVerification());
 
   root.replaceChildren(
     el('header', {},

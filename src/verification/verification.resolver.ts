@@ -1,5 +1,5 @@
 import { IsOptional, IsUUID, Length, Matches } from 'class-validator';
-import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver, Root } from 'type-graphql';
+import { Arg, Args, ArgsType, Authorized, Ctx, Field, FieldResolver, ID, Mutation, ObjectType, Query, Resolver, Root, Subscription } from 'type-graphql';
 import { Plan } from '../catalog/plan.entity';
 import { Customer } from '../customers/customer.entity';
 import type { Principal } from '../platform/graphql/auth';
@@ -7,7 +7,8 @@ import { actor, type Context } from '../platform/graphql/context';
 import { ConnectionArgs, ConnectionType, connectionComplexity, paginate } from '../platform/graphql/connection';
 import { AppError } from '../platform/shared/errors';
 import { Verification, VerificationStatus } from './verification.entity';
-import { CustomerVerification, presentVerification, VerificationRequirement } from './verification.types';
+import { Topic } from '../platform/shared/topics';
+import { CustomerVerification, presentVerification, VerificationChange, VerificationRequirement } from './verification.types';
 import type { VerificationService } from './verification.service';
 
 /** A customer blocked at checkout by a verification still PENDING or REJECTED. */
@@ -84,6 +85,17 @@ export class VerificationResolver {
         node: { id: node.id, customer: node.customer.id, plan: node.plan?.id ?? null, verification: presentVerification(node), blockedAt: node.paymentBlockedAt! },
       })),
     };
+  }
+
+  @Authorized('VIEWER', 'CUSTOMER')
+  @Subscription(() => VerificationChange, {
+    topics: Topic.VERIFICATION_CHANGED,
+    description: "Verification sessions opened, verdicts (provider or override) and checkouts refused for one customer, or for all when customerId is omitted; a customer token sees only its own.",
+    filter: ({ payload, args, context }: { payload: VerificationChange; args: { customerId?: string }; context: Context }) =>
+      (context.principal?.role !== 'CUSTOMER' || payload.customerId === context.principal.subject) && (!args.customerId || payload.customerId === args.customerId),
+  })
+  verificationChanged(@Root() payload: VerificationChange, @Arg('customerId', () => ID, { nullable: true }) _customerId?: string): VerificationChange {
+    return payload;
   }
 
   @FieldResolver(() => Customer)

@@ -16,7 +16,8 @@ import { isUuid } from '../platform/shared/ids';
 import { OVERRIDE_PROVIDER, Verification, VerificationStatus, VerificationStep } from './verification.entity';
 import { VerificationError } from './verification.errors';
 import { VerificationProviderError, type VerificationFact, type VerificationProvider } from './verification-provider';
-import { presentVerification, type CustomerVerification, type VerificationRequirement } from './verification.types';
+import { Topic } from '../platform/shared/topics';
+import { presentVerification, verificationChange, type CustomerVerification, type VerificationRequirement } from './verification.types';
 
 const webhookActor = systemActor('verification-webhook');
 
@@ -173,6 +174,7 @@ export class VerificationService {
       after: { verificationId: row.id, status: row.status, termsVersion: row.termsVersion, signedAt: row.signedAt?.toISOString() ?? null, documentSha256: row.documentSha256 },
       note: `provider event ${event.eventId}`,
     });
+    tx.publish(Topic.VERIFICATION_CHANGED, verificationChange(row, 'VERDICT', tx.clock.now()));
     return `${before} -> ${row.status}`;
   }
 
@@ -213,6 +215,7 @@ export class VerificationService {
         note: trimmed,
       });
       await tx.em.flush();
+      tx.publish(Topic.VERIFICATION_CHANGED, verificationChange(row, 'OVERRIDDEN', now));
       return presentVerification(row);
     });
   }
@@ -265,6 +268,7 @@ export class VerificationService {
       });
       recordAudit(tx, actor, { action: 'verification.start', subjectType: 'customer', subjectId: customer.id, after: { verificationId: created.id, planId: plan.id, termsVersion: plan.termsVersion, kycRequired: created.kycRequired } });
       await tx.em.flush();
+      tx.publish(Topic.VERIFICATION_CHANGED, verificationChange(created, 'STARTED', tx.clock.now()));
       return created;
     });
     if (row.url) return row;
@@ -282,8 +286,13 @@ export class VerificationService {
   }
 
   private async markBlocked(verificationId: string, planId: string): Promise<void> {
-    const now = this.db.clock.now();
-    await this.db.fork().execute(`update verifications set payment_blocked_at = ?, plan_id = ?, updated_at = ? where id = ?`, [now, planId, now, verificationId]);
+    await this.db.transaction(async (tx) => {
+      const now = tx.clock.now();
+      await tx.em.execute(`update verifications set payment_blocked_at = ?, plan_id = ?, updated_at = ? where id = ?`, [now, planId, now, verificationId]);
+      const row = await tx.em.findOneOrFail(Verification, verificationId, { refresh: true });
+      // The dashboard's list of customers blocked on verification changes.
+      tx.publish(Topic.VERIFICATION_CHANGED, verificationChange(row, 'CHECKOUT_BLOCKED', now));
+    });
   }
 
   /** Our id first (the provider echoes it as `reference`), else the provider's session id. */

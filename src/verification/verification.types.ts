@@ -50,3 +50,20 @@ export function presentVerification(row: Verification | null): CustomerVerificat
     paymentBlockedAt: row.paymentBlockedAt,
   };
 }
+
+/** What `verificationChanged` sends: a session opened, a verdict (provider or override), a checkout refused. */
+@ObjectType({ description: "A change to a customer's verification: a session opened (PENDING), a verdict (VERIFIED or REJECTED, from the provider or an override), or a checkout it blocked." })
+export class VerificationChange {
+  @Field(() => ID) customerId!: string;
+  @Field(() => ID) verificationId!: string;
+  @Field(() => VerificationStatus) status!: VerificationStatus;
+  @Field({ description: 'STARTED, VERDICT, OVERRIDDEN or CHECKOUT_BLOCKED.' }) change!: string;
+  @Field(() => String, { nullable: true, description: 'REJECTED: why.' }) reason!: string | null;
+  @Field() at!: Date;
+}
+
+export type VerificationChangeKind = 'STARTED' | 'VERDICT' | 'OVERRIDDEN' | 'CHECKOUT_BLOCKED';
+
+export function verificationChange(row: Verification, change: VerificationChangeKind, at: Date): VerificationChange {
+  return { customerId: row.customer.id, verificationId: row.id, status: row.status, change, reason: row.status === VerificationStatus.REJECTED ? row.reason : null, at };
+}

@@ -6,6 +6,7 @@ import { buildDashboard, CHROMIUM_PATH, launchChromium } from '../support/browse
 import { createPayment, declinedPaymentEvent, must, seedCatalog } from '../support/fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
 import { cuttableProxy } from '../support/net';
+import { startFakeVerification, type FakeVerification } from '../../src/sandbox/verification/fake-verification.server';
 
 /** `npm run screenshot` sets this to the README's picture; a plain test run keeps its own copy out of git. */
 const SCREENSHOT_PATH = resolve(process.env.SCREENSHOT_PATH ?? '.recoup/test-output/dashboard.png');
@@ -13,22 +14,27 @@ const PNG_SIGNATURE = Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0
 
 const PAYMENT = `query($id: ID!) { payment(id: $id) { status deliveryStatus } }`;
 const ALERT = `query($id: ID!) { alert(id: $id) { resolvedAt resolvedBy resolutionNote } }`;
+const VERIFICATION_SECRET = 'dashboard-verification-secret-0123456789';
 
 describe('operations dashboard in headless Chromium', () => {
   let h: Harness;
   let browser: Browser;
   let dashboardDir: string;
+  let verifier: FakeVerification;
 
   beforeAll(async () => {
     if (!existsSync(CHROMIUM_PATH)) throw new Error(`no Chromium at ${CHROMIUM_PATH}: apt-get install chromium (or set CHROMIUM_PATH)`);
     dashboardDir = buildDashboard();
     // Every authorization counts as close to its deadline, so one reconciliation run flags it as stuck.
-    h = await startHarness({ env: { DASHBOARD_DIR: dashboardDir, STUCK_AUTHORIZATION_MARGIN_HOURS: '168', RECONCILIATION_GRACE_MINUTES: '0' } });
+    verifier = await startFakeVerification({ webhookSecret: VERIFICATION_SECRET });
+    h = await startHarness({ env: { DASHBOARD_DIR: dashboardDir, STUCK_AUTHORIZATION_MARGIN_HOURS: '168', RECONCILIATION_GRACE_MINUTES: '0', VERIFICATION_API_URL: verifier.url, VERIFICATION_WEBHOOK_SECRET: VERIFICATION_SECRET } });
+    verifier.setWebhookUrl(`${h.url}/webhooks/verification`, { settled: () => h.app.services.intake.whenIdle() });
     browser = await launchChromium();
   }, 60_000);
   afterAll(async () => {
     await browser?.close();
     await h?.close();
+    await verifier?.close();
     if (dashboardDir) rmSync(dashboardDir, { recursive: true, force: true });
   });
   beforeEach(async () => h.reset());
@@ -197,6 +203,33 @@ describe('operations dashboard in headless Chromium', () => {
     await page.locator('.toast.info', { hasText: 'PENDING -> FAILED' }).waitFor();
     expect((await paymentOf(paymentId)).status).toBe('FAILED');
     expect(await page.locator('#inbox').textContent()).toContain('No failed webhook events.');
+    await expectNoToastErrors(page);
+    await page.close();
+  });
+
+  it('shows a customer blocked on verification the moment checkout refuses them, the rejection live, and drops them once an override verifies them', async () => {
+    const { customerId, planId } = await seedCatalog(h);
+    must(await h.gql(`mutation($id: ID!, $i: PlanInput!) { updatePlan(id: $id, input: $i) { id } }`, { id: planId, i: { requiresVerification: true, termsVersion: 'v1' } }));
+    const page = await openDashboard(h.tokens.admin);
+    await liveBadge(page).waitFor();
+    expect(await page.locator('#verification').textContent()).toContain('Nobody is blocked on verification.');
+
+    // Refused at checkout while the dashboard is open: the row appears without a reload.
+    const checkout = must(await h.gql(`mutation($i: CreatePaymentInput!) { createPayment(input: $i) { outcome verification { verificationUrl } } }`, { i: { customerId, planId } }, { token: h.tokens.operator })).createPayment;
+    expect(checkout.outcome).toBe('VERIFICATION_REQUIRED');
+    const blocked = page.locator(`#verification tr[data-customer-id="${customerId}"]`);
+    await blocked.locator('.badge', { hasText: 'PENDING' }).waitFor();
+    expect(await blocked.textContent()).toContain('terms v1');
+
+    // The provider's signed webhook rejects them: the same row turns REJECTED, with the reason.
+    await verifier.complete(checkout.verification.verificationUrl.split('/verify/')[1], { outcome: 'rejected', reason: 'name does not match the PAN' });
+    await blocked.locator('.badge', { hasText: 'REJECTED' }).waitFor();
+    expect(await blocked.textContent()).toContain('name does not match the PAN');
+
+    // An ADMIN verifies them by hand: they are no longer blocked, and the row goes.
+    must(await h.gql(`mutation($c: ID!) { overrideVerification(customerId: $c, status: VERIFIED, note: "PAN checked by video call") { status } }`, { c: customerId }));
+    await blocked.waitFor({ state: 'detached' });
+    expect(await page.locator('#verification').textContent()).toContain('Nobody is blocked on verification.');
     await expectNoToastErrors(page);
     await page.close();
   });

@@ -3,7 +3,7 @@ import { Writable } from 'node:stream';
 import { ManualClock } from '../../src/platform/shared/clock';
 import { createLogger } from '../../src/platform/observability/logger';
 import { startFakeVerification, type FakeVerification, type FakeVerificationEvent } from '../../src/sandbox/verification/fake-verification.server';
-import { eventually, signToken, startHarness, type Harness } from '../support/harness';
+import { collect, eventually, signToken, startHarness, type Harness } from '../support/harness';
 import { CHECKOUT_FIELDS, must, seedCatalog } from '../support/fixtures';
 
 /**
@@ -160,6 +160,35 @@ describe('a plan that requires verification', () => {
     expect(await deliveredStatus(created.payment.id)).toEqual({ status: 'SUCCEEDED', deliveryStatus: 'DELIVERED' });
     expect(h.telegram.callsTo('sendMessage')).toHaveLength(1);
     expect((await awaiting()).totalCount).toBe(0);
+  });
+
+  it('tells a live dashboard, over graphql-ws, when a checkout is blocked, a session opens and the verdict lands; a customer token hears only its own', async () => {
+    const { customerId, planId } = await seedVerifiedPlan();
+    const query = `subscription($c: ID) { verificationChanged(customerId: $c) { customerId verificationId status change reason at } }`;
+    const dashboard = collect(h.wsClient({ token: h.tokens.viewer }), query);
+    const own = collect(h.wsClient({ token: await signToken(customerId, 'CUSTOMER') }), query);
+    const stranger = collect(h.wsClient({ token: await signToken('00000000-0000-4000-8000-000000000000', 'CUSTOMER') }), query);
+    await new Promise((resolve) => setTimeout(resolve, 300)); // the subscriptions are registered
+
+    const required = await checkout(customerId, planId);
+    const started = await dashboard.waitFor(2);
+    const verificationId = started[0].verificationChanged.verificationId;
+    expect(started.map((e) => e.verificationChanged)).toEqual([
+      { customerId, verificationId, status: 'PENDING', change: 'STARTED', reason: null, at: expect.any(String) },
+      { customerId, verificationId, status: 'PENDING', change: 'CHECKOUT_BLOCKED', reason: null, at: expect.any(String) },
+    ]);
+    await fake.complete(sessionIdOf(required.verification.verificationUrl), { outcome: 'rejected', reason: 'name does not match the PAN' });
+    const [, , verdict] = await dashboard.waitFor(3);
+    expect(verdict.verificationChanged).toMatchObject({ customerId, verificationId, status: 'REJECTED', change: 'VERDICT', reason: 'name does not match the PAN' });
+
+    must(await h.gql(`mutation($c: ID!) { overrideVerification(customerId: $c, status: VERIFIED, note: "checked by video call") { status } }`, { c: customerId }));
+    const [, , , overridden] = await dashboard.waitFor(4);
+    expect(overridden.verificationChanged).toMatchObject({ customerId, status: 'VERIFIED', change: 'OVERRIDDEN', reason: null });
+
+    expect((await own.waitFor(4)).map((e) => e.verificationChanged.change)).toEqual(['STARTED', 'CHECKOUT_BLOCKED', 'VERDICT', 'OVERRIDDEN']);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(stranger.events).toEqual([]);
+    expect([dashboard.errors, own.errors, stranger.errors]).toEqual([[], [], []]);
   });
 
   it('records a rejection with its reason; checkout stays blocked, and the customer may start a new session themselves', async () => {

@@ -7,5 +7,6 @@ export const Topic = {
   RECOVERY_STATS_UPDATED: 'RECOVERY_STATS_UPDATED',
   ACCESS_CHANGED: 'ACCESS_CHANGED',
   RETRY_EVENT: 'RETRY_EVENT',
+  VERIFICATION_CHANGED: 'VERIFICATION_CHANGED',
 } as const;
 export type Topic = (typeof Topic)[keyof typeof Topic];
