@@ -1,5 +1,6 @@
 import { AlertService } from '../alerts/alert.service';
 import { CatalogService } from '../catalog/catalog.service';
+import { PaymentGatewayName } from '../catalog/plan.entity';
 import type { Config } from '../platform/config';
 import { CustomerService } from '../customers/customer.service';
 import type { Orm } from '../platform/database/orm';
@@ -68,7 +69,7 @@ export function createServices(infra: Infrastructure): Services {
   const { config, clock, logger, orm, pubsub, gateway, cashfree, scheduler, metrics } = infra;
   const db = new Database(orm.em, pubsub, clock, logger);
   const alerts = new AlertService(db);
-  const catalog = new CatalogService(db);
+  const catalog = new CatalogService(db, config.payments.defaultGateway as PaymentGatewayName);
   const customers = new CustomerService(db);
   const payouts = new PayoutService(alerts);
   const telegram = new TelegramClient({ apiUrl: config.telegram.apiUrl, botToken: config.telegram.botToken, timeoutMs: config.delivery.telegramTimeoutMs });

@@ -51,7 +51,11 @@ function assertGatewayFits(plan: { gateway: PaymentGatewayName; captureMode: Cap
 
 /** Channels, bundles and plans. Every change is audited. */
 export class CatalogService {
-  constructor(private readonly db: Database) {}
+  constructor(
+    private readonly db: Database,
+    /** The gateway of a plan created without one (DEFAULT_GATEWAY). */
+    private readonly defaultGateway: PaymentGatewayName = PaymentGatewayName.STRIPE,
+  ) {}
 
   async saveChannel(actor: Actor, id: string | null, fields: ChannelFields): Promise<Channel> {
     assertComplete('channel', fields, !id);
@@ -81,6 +85,7 @@ export class CatalogService {
     assertComplete('plan', fields, !id);
     return this.db.transaction(async (tx) => {
       const { bundleId, ...rest } = fields;
+      if (!id) rest.gateway ??= this.defaultGateway;
       const bundle = bundleId ? await this.require(tx.em, Bundle, bundleId) : null;
       const plan = id
         ? await this.require(tx.em, Plan, id)

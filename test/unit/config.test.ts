@@ -115,6 +115,14 @@ describe('loadConfig', () => {
   });
 
   describe('payments.ts', () => {
+    it('DEFAULT_GATEWAY names the gateway of plans created without one; CASHFREE needs its keys unless sandbox mode runs the fake', () => {
+      expect(loadConfig({}).payments.defaultGateway).toBe('STRIPE');
+      expect(loadConfig({ DEFAULT_GATEWAY: 'CASHFREE' }).payments.defaultGateway).toBe('CASHFREE');
+      expect(problem({ DEFAULT_GATEWAY: 'CASHFREE' }, PRODUCTION)).toBe('DEFAULT_GATEWAY=CASHFREE needs CASHFREE_APP_ID and CASHFREE_SECRET_KEY');
+      expect(loadConfig({ ...PRODUCTION, DEFAULT_GATEWAY: 'CASHFREE', CASHFREE_APP_ID: 'app', CASHFREE_SECRET_KEY: 'cfsk_ma_prod_x' }).payments.defaultGateway).toBe('CASHFREE');
+      expect(problem({ DEFAULT_GATEWAY: 'PAYPAL' })).toBe('DEFAULT_GATEWAY must be one of STRIPE, CASHFREE (got "PAYPAL")');
+    });
+
     it('production needs STRIPE_SECRET_KEY and STRIPE_WEBHOOK_SECRET', () => {
       expect(problems({ ...PRODUCTION, STRIPE_SECRET_KEY: undefined, STRIPE_WEBHOOK_SECRET: undefined })).toEqual(['STRIPE_SECRET_KEY is required', 'STRIPE_WEBHOOK_SECRET is required']);
     });

@@ -127,6 +127,8 @@ export function loadConfig(env: Env = process.env, read?: Set<string>): Config {
   // Cross-section checks come last, after every single-variable problem.
   checkRetryLease(config.stripe, config.retries, r.problems);
   checkDeliveryLease(config.delivery, r.problems);
+  // Outside sandbox mode nothing else can sell the default's plans (sandbox runs a fake Cashfree).
+  if (config.payments.defaultGateway === 'CASHFREE' && !config.cashfree.enabled && !sandbox) r.problems.push('DEFAULT_GATEWAY=CASHFREE needs CASHFREE_APP_ID and CASHFREE_SECRET_KEY');
   checkBackoffs({ CAPTURE: config.capture, ALERT_WEBHOOK: config.alertWebhook, DELIVERY: config.delivery, INBOX: config.queues.inbox, TELEGRAM_OUTBOX: config.queues.telegramOutbox }, r.problems);
   if (r.problems.length > 0) throw new ConfigError(r.problems);
   return config;

@@ -46,6 +46,8 @@ export interface PaymentsConfig {
   largeCleanupThreshold: number;
   /** What to do with a payment that succeeds after we expired or cancelled it. */
   latePaymentPolicy: 'honour' | 'refund';
+  /** The gateway of a plan created without one (DEFAULT_GATEWAY): the installation's gateway. */
+  defaultGateway: 'STRIPE' | 'CASHFREE';
 }
 
 /** `sandbox` (decided from STRIPE_SECRET_KEY by loadConfig) relaxes STRIPE_WEBHOOK_SECRET outside production. */
@@ -101,6 +103,7 @@ export function paymentsConfig(r: Reader): PaymentsConfig {
     cleanupBatchSize: r.int('CLEANUP_BATCH_SIZE', 500, 1, 10_000),
     largeCleanupThreshold: r.int('LARGE_CLEANUP_THRESHOLD', 10, 1, 1_000_000),
     latePaymentPolicy: r.oneOf('LATE_PAYMENT_POLICY', ['honour', 'refund'] as const, 'honour'),
+    defaultGateway: r.oneOf('DEFAULT_GATEWAY', ['STRIPE', 'CASHFREE'] as const, 'STRIPE'),
   };
 }
 
