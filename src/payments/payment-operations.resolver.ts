@@ -42,7 +42,7 @@ export class PaymentOperationsResolver {
   }
 
   @Authorized('OPERATOR')
-  @Mutation(() => RefundResult, { description: 'Refunds amountMinor (omitted: all that is left), never more than is left. A full refund ends the access it paid for. Retrying after a timeout repeats the same refund, not a second one. A refund that failed at Stripe no longer counts as refunded: what it did not give back can be refunded again, also on a REFUNDED payment.' })
+  @Mutation(() => RefundResult, { description: 'Refunds amountMinor (omitted: all that is left), never more than is left. A full refund ends the access it paid for. Retrying after a timeout repeats the same refund, not a second one; so does the same request (operator, amount, reason) again within 10 minutes, e.g. a double-click: it answers the refund it made. A refund that failed at Stripe no longer counts as refunded: what it did not give back can be refunded again, also on a REFUNDED payment.' })
   async refundPayment(
     @Ctx() ctx: Context,
     @Arg('paymentId', () => ID) paymentId: string,

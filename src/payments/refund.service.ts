@@ -28,6 +28,15 @@ export function isRefundable(payment: Pick<Payment, 'status' | 'amountMinor' | '
   return payment.status === PaymentStatus.REFUNDED && payment.refundedMinor < payment.amountMinor;
 }
 
+/**
+ * How long a refund request the same as an earlier one (same payment, operator, amount and
+ * reason) is taken to be that request again: a double-click, a form sent twice, a client retrying.
+ */
+export const REPEAT_WINDOW_MS = 10 * 60_000;
+
+/** Stripe's answer while the first request under an idempotency key is still being made. */
+const KEY_IN_USE = 'idempotency_key_in_use';
+
 export interface RefundOutcome {
   refund: Refund;
   payment: Payment;
@@ -38,7 +47,8 @@ export interface RefundOutcome {
  * is the idempotency key, so a retry after a timeout replays the same refund instead of making a
  * second one. While a refund's outcome is unknown it stays PENDING and counts against what is left;
  * the next request for the payment first settles it with its own key, and a request for the same
- * amount is taken to be its retry. A full refund moves the payment to REFUNDED, which ends the
+ * amount is taken to be its retry. The same request again within REPEAT_WINDOW_MS (same operator,
+ * amount and reason) is answered with the refund it made, never a second one. A full refund moves the payment to REFUNDED, which ends the
  * access it paid for (SubscriptionService).
  */
 export class Refunds {
@@ -68,6 +78,7 @@ export class Refunds {
       if (amountMinor === pending.amountMinor) return settled;
     }
     const refund = await this.reserve(actor, paymentId, amountMinor, reason.trim(), intent.amountRefundedMinor);
+    if (refund.status === RefundStatus.SUCCEEDED) return this.current(refund);
     return this.execute(actor, refund, intent.id);
   }
 
@@ -90,6 +101,7 @@ export class Refunds {
       if (amountMinor === pending.amountMinor) return settled;
     }
     const refund = await this.reserve(actor, payment.id, amountMinor, reason, await this.refundedAtCashfree(orderId));
+    if (refund.status === RefundStatus.SUCCEEDED) return this.current(refund);
     return this.executeCashfree(actor, refund, orderId);
   }
 
@@ -112,8 +124,7 @@ export class Refunds {
         throw new GatewayError(`Cashfree: refund ${refund.id} ${made.status.toLowerCase()}: ${made.statusDescription ?? 'no reason given'}`, false, made.status, null, null, null);
       }
       // PENDING or ONHOLD: Cashfree has it; the refund webhook settles it.
-      const em = this.db.fork();
-      return { refund: await em.findOneOrFail(Refund, refund.id), payment: await em.findOneOrFail(Payment, refund.payment.id) };
+      return await this.current(refund);
     } catch (error) {
       if (error instanceof GatewayError && !error.retryable) await this.recordFailure(refund.id, error.message);
       throw error;
@@ -128,10 +139,29 @@ export class Refunds {
     return em.find(Refund, { payment: paymentId, status: RefundStatus.PENDING }, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }
 
-  /** Under the payment's row lock, so two concurrent requests cannot both take what is left. */
+  /** The refund and its payment as committed now. */
+  private async current(refund: Refund): Promise<RefundOutcome> {
+    const em = this.db.fork();
+    return { refund: await em.findOneOrFail(Refund, refund.id), payment: await em.findOneOrFail(Payment, refund.payment.id) };
+  }
+
+  /**
+   * Under the payment's row lock, so two concurrent requests cannot both take what is left, and
+   * a repeat of a recent request (REPEAT_WINDOW_MS; concurrent repeats wait here for the first)
+   * answers the refund that request made, PENDING or SUCCEEDED, instead of a second refund.
+   */
   private async reserve(actor: Actor, paymentId: string, requested: number | null, reason: string, stripeRefunded: number): Promise<Refund> {
     return this.db.transaction(async (tx) => {
       const payment = await this.transitions.lock(tx, paymentId);
+      if (requested !== null) {
+        const since = new Date(Date.now() - REPEAT_WINDOW_MS);
+        const repeat = await tx.em.findOne(
+          Refund,
+          { payment: paymentId, requestedBy: actor.id, amountMinor: requested, reason, status: { $ne: RefundStatus.FAILED }, createdAt: { $gt: since } },
+          { orderBy: { createdAt: 'desc', id: 'desc' } },
+        );
+        if (repeat) return repeat;
+      }
       const pendingMinor = (await this.pending(tx.em, paymentId)).reduce((sum, r) => sum + r.amountMinor, 0);
       const remaining = Math.max(0, payment.amountMinor - Math.max(payment.refundedMinor, stripeRefunded) - pendingMinor);
       const amount = requested ?? remaining;
@@ -147,6 +177,8 @@ export class Refunds {
       const done = await this.gateway.refundPaymentIntent(paymentIntentId, refund.amountMinor, refund.reason, refund.idempotencyKey);
       return await this.recordSuccess(actor, refund.id, done.id, await this.refundedAtStripe(paymentIntentId));
     } catch (error) {
+      // The same refund is being made right now by the request that first used its key (a double-click): as it stands.
+      if (error instanceof GatewayError && error.gatewayCode === KEY_IN_USE) return this.current(refund);
       // A refusal Stripe will repeat (over-refund, charge gone) is final; a timeout or 5xx is not
       // known to have failed, so the refund stays PENDING for the retry to settle.
       if (error instanceof GatewayError && !error.retryable) await this.recordFailure(refund.id, error.message);
@@ -167,8 +199,11 @@ export class Refunds {
   /** `stripeRefundId` null: a Cashfree refund, whose id is our own. */
   private async recordSuccess(actor: Actor, refundId: string, stripeRefundId: string | null, stripeTotal: number | null): Promise<RefundOutcome> {
     return this.db.transaction(async (tx) => {
-      const refund = await tx.em.findOneOrFail(Refund, refundId);
-      const payment = await this.transitions.lock(tx, refund.payment.id);
+      const { payment: of } = await tx.em.findOneOrFail(Refund, refundId, { fields: ['payment'] });
+      const payment = await this.transitions.lock(tx, of.id);
+      // Read under the lock: another request answered for the same refund may have recorded it first.
+      const refund = await tx.em.findOneOrFail(Refund, refundId, { refresh: true });
+      if (refund.status === RefundStatus.SUCCEEDED) return { refund, payment };
       const before = { status: payment.status, refundedMinor: payment.refundedMinor };
       Object.assign(refund, { status: RefundStatus.SUCCEEDED, stripeRefundId, completedAt: tx.clock.now(), failureMessage: null });
       await tx.em.flush();
