@@ -55,6 +55,7 @@ export class FakeCashfree {
   readonly requests: RecordedCashfreeRequest[] = [];
   readonly deliveries: CashfreeDelivery[] = [];
   private readonly faults: Fault[] = [];
+  private readonly delays: Array<{ method: string; path: RegExp; ms: number }> = [];
   private webhookUrl: string | undefined;
   private settled: (() => Promise<void>) | undefined;
   private server: Server | undefined;
@@ -85,6 +86,11 @@ export class FakeCashfree {
   /** The next matching request answers `status` (after doing its work when `afterApplying`: its answer is lost). */
   failNext(match: { method: string; path: RegExp }, fault: { status: number; message?: string; afterApplying?: boolean }): void {
     this.faults.push({ method: match.method.toUpperCase(), path: match.path, status: fault.status, body: { message: fault.message ?? 'fake failure', code: 'fake_fault', type: 'api_error' }, afterApplying: fault.afterApplying ?? false });
+  }
+
+  /** The next matching request waits `ms` before it is done and answered (latency, e.g. a slow refund). */
+  delayNext(match: { method: string; path: RegExp }, ms: number): void {
+    this.delays.push({ method: match.method.toUpperCase(), path: match.path, ms });
   }
 
   countRequests(method: string, path: RegExp): number {
@@ -140,6 +146,7 @@ export class FakeCashfree {
     this.requests.length = 0;
     this.deliveries.length = 0;
     this.faults.length = 0;
+    this.delays.length = 0;
   }
 
   async listen(port: number, host: string): Promise<void> {
@@ -205,7 +212,10 @@ export class FakeCashfree {
       res.status(400).json({ message: 'x-api-version header missing', code: 'x-api-version_missing', type: 'invalid_request_error' });
       return;
     }
-    next();
+    const index = this.delays.findIndex((d) => d.method === req.method && d.path.test(req.path));
+    if (index < 0) return next();
+    const [delay] = this.delays.splice(index, 1);
+    setTimeout(next, delay.ms);
   }
 
   private answer(req: Request, res: Response, work: () => unknown): void {
