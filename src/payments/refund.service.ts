@@ -154,7 +154,7 @@ export class Refunds {
     return this.db.transaction(async (tx) => {
       const payment = await this.transitions.lock(tx, paymentId);
       if (requested !== null) {
-        const since = new Date(Date.now() - REPEAT_WINDOW_MS);
+        const since = new Date(tx.clock.now().getTime() - REPEAT_WINDOW_MS);
         const repeat = await tx.em.findOne(
           Refund,
           { payment: paymentId, requestedBy: actor.id, amountMinor: requested, reason, status: { $ne: RefundStatus.FAILED }, createdAt: { $gt: since } },
