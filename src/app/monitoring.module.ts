@@ -63,7 +63,7 @@ export function createMonitoring(deps: MonitoringDeps): Monitoring {
   if (config.capture.on === 'delivered') deps.delivery.onChange((change) => change.to === DeliveryStatus.DELIVERED && manualCapture.kick(change.paymentId));
   scheduler.define(manualCaptureJob(manualCapture, config.capture.sweepEvery));
 
-  const paymentOperations = new PaymentOperations(db, gateway, transitions, paymentSync, manualCapture, alerts);
+  const paymentOperations = new PaymentOperations(db, gateway, transitions, paymentSync, manualCapture, alerts, deps.cashfree);
   const refunds = new Refunds(db, gateway, transitions, paymentSync, paymentOperations, alerts, logger.child({ component: 'refunds' }), deps.cashfree);
   const settings = config.reconciliation;
   const checks = [

@@ -14,6 +14,13 @@ import { PaymentStatus } from './payment-status';
 import { RELEASE_REQUESTED } from './own-actions';
 import type { PaymentSync } from './payment-sync.service';
 import type { PaymentTransitions } from './payment-transitions.service';
+import type { CashfreeGateway } from '../integrations/cashfree/cashfree.gateway';
+import { cashfreeDisagreement, readCashfree, syncToCashfree } from './cashfree-sync';
+
+export interface SyncOptions {
+  /** The Cashfree gateway to read (the reconciliation passes its metered one). */
+  cashfree?: CashfreeGateway;
+}
 
 export interface ReleaseOptions {
   /** An intent read moments ago (the reconciliation's list), in place of the read-through. */
@@ -26,8 +33,9 @@ const snapshot = (p: Payment) => ({ status: p.status, refundedMinor: p.refundedM
 const COMPONENT = 'payment-operations';
 
 /**
- * Operator actions on one payment: capture, sync with Stripe, release an authorization. Each
- * first re-reads the PaymentIntent from Stripe (read-through), so it acts on Stripe's current
+ * Operator actions on one payment: capture, sync with its gateway, release an authorization. Each
+ * first re-reads the PaymentIntent from Stripe, or a Cashfree payment's order and refunds
+ * (read-through, sync only: Cashfree has no authorizations), so it acts on the gateway's current
  * state rather than on our possibly stale copy; each writes through the state machine and
  * records an audit entry (who, before → after) in the transaction that changes the payment.
  * Stripe is called outside any transaction, with an idempotency key from our id.
@@ -40,6 +48,8 @@ export class PaymentOperations {
     private readonly sync: PaymentSync,
     private readonly capture: ManualCapture,
     private readonly alerts: AlertService,
+    /** The second gateway (issue 15); null when it is not configured. */
+    private readonly cashfree: CashfreeGateway | null = null,
   ) {}
 
   async require(paymentId: string): Promise<Payment> {
@@ -78,8 +88,10 @@ export class PaymentOperations {
     });
   }
 
-  /** Our record ← Stripe's truth, through the state machine (status, then refunds). */
-  async syncPaymentWithGateway(actor: Actor, paymentId: string): Promise<Payment> {
+  /** Our record ← the gateway's truth, through the state machine (status, then refunds). */
+  async syncPaymentWithGateway(actor: Actor, paymentId: string, options: SyncOptions = {}): Promise<Payment> {
+    const found = await this.require(paymentId);
+    if (found.gateway === PaymentGatewayName.CASHFREE) return this.syncWithCashfree(actor, found, options.cashfree ?? this.cashfree);
     const payment = await this.requireStripe(paymentId, 'syncPaymentWithGateway');
     const intent = await this.readThrough(payment);
     const session = !intent && payment.stripeCheckoutSessionId ? await this.gateway.retrieveCheckoutSession(payment.stripeCheckoutSessionId) : null;
@@ -99,6 +111,24 @@ export class PaymentOperations {
       }
       this.audit(tx, actor, 'payment.sync', locked, before, outcomes.join('; '));
       await this.resolveSettledIssues(tx, actor, 'synced', locked, intent);
+      return locked;
+    });
+  }
+
+  /** Our record ← Cashfree's order and refunds; the same audit entry and alert resolution as Stripe's sync. */
+  private async syncWithCashfree(actor: Actor, payment: Payment, gateway: CashfreeGateway | null): Promise<Payment> {
+    if (!gateway) throw new PaymentOperationError('UNAVAILABLE', `Payment ${payment.id} went through CASHFREE, which is not configured here (CASHFREE_APP_ID)`, { paymentId: payment.id, gateway: payment.gateway });
+    const truth = await readCashfree(gateway, payment);
+    return this.db.transaction(async (tx) => {
+      const locked = await this.transitions.lock(tx, payment.id);
+      const before = snapshot(locked);
+      const by = actor.id.startsWith('system:') ? actor.id.slice('system:'.length) : 'an operator';
+      const outcomes = await syncToCashfree(tx, actor, this.sync, locked, truth, `synced with Cashfree by ${by}`);
+      this.audit(tx, actor, 'payment.sync', locked, before, outcomes.join('; '));
+      if (cashfreeDisagreement(locked, truth) === null) {
+        const note = `synced by ${actor.id}: ours is ${locked.status}, Cashfree's order is ${truth.order.status}`;
+        await this.alerts.resolveByFingerprint(tx, subjectFingerprint(AlertType.PAYMENT_OUT_OF_SYNC, 'payment', locked.id), note, COMPONENT);
+      }
       return locked;
     });
   }

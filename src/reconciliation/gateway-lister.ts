@@ -96,6 +96,21 @@ export class GatewayLister {
     await Promise.all(Array.from({ length: Math.min(this.settings.concurrency, ranges.length) }, worker));
   }
 
+  /**
+   * Pages through a list paged by an opaque cursor (Cashfree's), one page at a time: each page is
+   * a call (counted, spaced, retried where it stood), `onPage` sees it once. A page that answers
+   * the cursor it was asked with ends the list rather than looping on it.
+   */
+  async eachCursor<T>(list: (cursor: string | null, limit: number) => Promise<{ data: T[]; cursor: string | null }>, onPage: (items: T[]) => Promise<void>, limit = PAGE_SIZE): Promise<void> {
+    let cursor: string | null = null;
+    do {
+      const asked: string | null = cursor;
+      const page: { data: T[]; cursor: string | null } = await this.call(() => list(asked, limit));
+      if (page.data.length > 0) await onPage(page.data);
+      cursor = page.data.length > 0 && page.cursor !== asked ? page.cursor : null;
+    } while (cursor);
+  }
+
   private async slot(): Promise<void> {
     const now = Date.now();
     const at = Math.max(now, this.nextSlotAt);

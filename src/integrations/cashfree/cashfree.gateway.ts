@@ -1,6 +1,8 @@
 import type { Cashfree, CreateOrderRequest, OrderEntity, RefundEntity } from 'cashfree-pg';
 import { GatewayError } from '../stripe/gateway.errors';
 import { toMajor, toMinor } from './money';
+import { mapReconEvent, mapSettlement, type CashfreeListQuery, type CashfreePage, type CashfreeReconEvent } from './recon';
+import type { GatewayPayout } from '../stripe/payment-gateway';
 
 /**
  * Cashfree's orders and refunds in our words; only this folder knows the cashfree-pg SDK.
@@ -66,6 +68,10 @@ export interface CashfreeGateway {
   terminateOrder(orderId: string): Promise<CashfreeOrder>;
   createRefund(input: CashfreeRefundInput): Promise<CashfreeRefund>;
   fetchRefunds(orderId: string): Promise<CashfreeRefund[]>;
+  /** One page of the PG reconciliation (payment, refund, dispute events) between start and end. */
+  listReconEvents(query: CashfreeListQuery): Promise<CashfreePage<CashfreeReconEvent>>;
+  /** One page of settlements (Cashfree's payouts to our bank), as payouts. */
+  listSettlements(query: CashfreeListQuery): Promise<CashfreePage<GatewayPayout>>;
 }
 
 export interface CashfreeSettings {
@@ -137,6 +143,9 @@ export function mapRefund(refund: RefundEntity): CashfreeRefund {
     statusDescription: refund.status_description ?? null,
   };
 }
+
+/** An empty page ends the list whatever its cursor says (so a cursor that never ends cannot loop). */
+const nextCursor = (cursor: string | null | undefined, count: number): string | null => (cursor && count > 0 ? cursor : null);
 
 /** Cashfree's customer_id: alphanumeric (and _ -), at most 50. */
 const customerId = (id: string): string => id.replace(/[^A-Za-z0-9_-]/g, '').slice(0, 50);
@@ -214,6 +223,23 @@ export class CashfreeSdkGateway implements CashfreeGateway {
 
   async fetchRefunds(orderId: string): Promise<CashfreeRefund[]> {
     return this.call(async () => (await this.client.PGOrderFetchRefunds(orderId, undefined, undefined, this.options())).data.map(mapRefund));
+  }
+
+  async listReconEvents(query: CashfreeListQuery): Promise<CashfreePage<CashfreeReconEvent>> {
+    return this.call(async () => {
+      const body = { pagination: { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) }, filters: { start_date: query.start.toISOString(), end_date: query.end.toISOString() } };
+      const page = (await this.client.PGFetchRecon(body, undefined, undefined, undefined, undefined, this.options())).data;
+      return { data: (page.data ?? []).map(mapReconEvent), cursor: nextCursor(page.cursor, page.data?.length ?? 0) };
+    });
+  }
+
+  async listSettlements(query: CashfreeListQuery): Promise<CashfreePage<GatewayPayout>> {
+    return this.call(async () => {
+      const body = { pagination: { limit: query.limit, ...(query.cursor ? { cursor: query.cursor } : {}) }, filters: { start_date: query.start.toISOString(), end_date: query.end.toISOString() } };
+      const page = (await this.client.PGFetchSettlements(body, undefined, undefined, undefined, undefined, this.options())).data;
+      const now = new Date();
+      return { data: (page.data ?? []).map((row) => mapSettlement(row, now)), cursor: nextCursor(page.cursor, page.data?.length ?? 0) };
+    });
   }
 
   private options() {

@@ -47,6 +47,19 @@ export interface FakeRefund {
   processedAt: Date | null;
 }
 
+/** A settlement: Cashfree paying the merchant's bank what some paid orders brought in. */
+export interface FakeSettlement {
+  cfSettlementId: string;
+  status: 'SUCCESS' | 'PENDING' | 'PENDING_WITH_BANK' | 'FAILED';
+  statusDescription: string;
+  utr: string;
+  orderIds: string[];
+  paymentAmountMinor: number;
+  settledMinor: number;
+  initiatedAt: Date;
+  processedAt: Date | null;
+}
+
 /** A webhook as Cashfree sends it: the body's object, before signing. */
 export interface FakeWebhook {
   type: string;
@@ -85,6 +98,7 @@ export class FakeCashfreeEngine {
   readonly orders = new Map<string, FakeOrder>();
   readonly attempts: FakeAttempt[] = [];
   readonly refunds: FakeRefund[] = [];
+  readonly settlements: FakeSettlement[] = [];
   /** What a new refund answers: PENDING (Cashfree's usual) or processed at once. */
   refundMode: 'pending' | 'instant' = 'pending';
 
@@ -261,6 +275,7 @@ export class FakeCashfreeEngine {
     this.orders.clear();
     this.attempts.length = 0;
     this.refunds.length = 0;
+    this.settlements.length = 0;
     this.refundMode = 'pending';
   }
 

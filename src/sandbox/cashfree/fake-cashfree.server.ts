@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Clock } from '../../platform/shared/clock';
 import { FakeCashfreeEngine, FakeCashfreeError, rupees, type AttemptOutcome, type FakeWebhook } from './fake-cashfree.engine';
+import { foreignPayment, listRecon, listSettlements, settle } from './fake-cashfree.recon';
 
 export type * from './fake-cashfree.engine';
 
@@ -112,6 +113,15 @@ export class FakeCashfree {
     return { refund, webhook, delivery };
   }
 
+  /** Test controls: a settlement of the paid orders (FAILED: the bank returned it); a payment on an order not Recoup's. */
+  settle(options: Parameters<typeof settle>[1] = {}) {
+    return settle(this.engine, options);
+  }
+
+  foreignPayment(amountMinor: number, orderId?: string) {
+    return foreignPayment(this.engine, amountMinor, orderId);
+  }
+
   sign(rawBody: string, timestamp: string): string {
     return createHmac('sha256', this.secretKey).update(timestamp + rawBody).digest('base64');
   }
@@ -193,6 +203,8 @@ export class FakeCashfree {
       }),
     );
     api.get('/orders/:id/refunds/:refund', (req, res) => this.answer(req, res, () => this.engine.refundEntity(this.engine.refund(String(req.params.id), String(req.params.refund)))));
+    api.post('/recon', (req, res) => this.answer(req, res, () => listRecon(this.engine, req.body ?? {})));
+    api.post('/settlements', (req, res) => this.answer(req, res, () => listSettlements(this.engine, req.body ?? {})));
     app.use('/pg', api);
     app.use((req, res) => void res.status(404).json({ message: `no route ${req.method} ${req.path}`, code: 'request_invalid', type: 'invalid_request_error' }));
     app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
