@@ -13,6 +13,7 @@ import { Migration20261203060700_gateway_events_listing } from './Migration20261
 import { Migration20261203061928_analytics } from './Migration20261203061928_analytics';
 import { Migration20261203064441_plan_gateway } from './Migration20261203064441_plan_gateway';
 import { Migration20261203065410_verification } from './Migration20261203065410_verification';
+import { Migration20261203124929_payout_gateway } from './Migration20261203124929_payout_gateway';
 
 /** Every migration, in order. `npm run migration:create` rewrites this file. */
 export const MIGRATIONS: MigrationObject[] = [
@@ -30,4 +31,5 @@ export const MIGRATIONS: MigrationObject[] = [
   { name: 'Migration20261203061928_analytics', class: Migration20261203061928_analytics },
   { name: 'Migration20261203064441_plan_gateway', class: Migration20261203064441_plan_gateway },
   { name: 'Migration20261203065410_verification', class: Migration20261203065410_verification },
+  { name: 'Migration20261203124929_payout_gateway', class: Migration20261203124929_payout_gateway },
 ];

@@ -112,13 +112,13 @@ export class AlertService {
   }
 
   /** Open alerts of these types (fingerprint and subject only): the set a check may auto-resolve. */
-  async openOfTypes(em: EntityManager, types: readonly AlertType[]): Promise<Array<{ fingerprint: string; type: AlertType; subjectId: string | null }>> {
+  async openOfTypes(em: EntityManager, types: readonly AlertType[]): Promise<Array<{ fingerprint: string; type: AlertType; subjectType: string | null; subjectId: string | null }>> {
     if (types.length === 0) return [];
-    const rows: Array<{ fingerprint: string; type: AlertType; subject_id: string | null }> = await em.execute(
-      `select fingerprint, type, subject_id from alerts where resolved_at is null and type in (?)`,
+    const rows: Array<{ fingerprint: string; type: AlertType; subject_type: string | null; subject_id: string | null }> = await em.execute(
+      `select fingerprint, type, subject_type, subject_id from alerts where resolved_at is null and type in (?)`,
       [types],
     );
-    return rows.map((r) => ({ fingerprint: r.fingerprint, type: r.type, subjectId: r.subject_id }));
+    return rows.map((r) => ({ fingerprint: r.fingerprint, type: r.type, subjectType: r.subject_type, subjectId: r.subject_id }));
   }
 
   async openCountsBySeverity(em: Pick<EntityManager, 'execute'>): Promise<Record<AlertSeverity, number>> {

@@ -18,11 +18,14 @@ import type { PaymentSync } from '../payments/payment-sync.service';
 import type { PaymentTransitions } from '../payments/payment-transitions.service';
 import { Refunds } from '../payments/refund.service';
 import type { Logger } from '../platform/observability/logger';
+import { CashfreeOrdersCheck } from '../reconciliation/checks/cashfree-orders.check';
+import { CashfreeSettlementsCheck } from '../reconciliation/checks/cashfree-settlements.check';
 import { MissedWebhooksCheck } from '../reconciliation/checks/missed-webhooks.check';
 import { MissingPaymentsCheck } from '../reconciliation/checks/missing-payments.check';
 import { PaymentIntentsCheck } from '../reconciliation/checks/payment-intents.check';
 import { PayoutsCheck } from '../reconciliation/checks/payouts.check';
 import type { PayoutService } from '../reconciliation/payout.service';
+import type { ReconciliationCheck } from '../reconciliation/checks/check.types';
 import { reconciliationJob } from '../reconciliation/reconciliation.job';
 import { ReconciliationService } from '../reconciliation/reconciliation.service';
 
@@ -66,10 +69,12 @@ export function createMonitoring(deps: MonitoringDeps): Monitoring {
   const paymentOperations = new PaymentOperations(db, gateway, transitions, paymentSync, manualCapture, alerts, deps.cashfree);
   const refunds = new Refunds(db, gateway, transitions, paymentSync, paymentOperations, alerts, logger.child({ component: 'refunds' }), deps.cashfree);
   const settings = config.reconciliation;
-  const checks = [
+  const checks: ReconciliationCheck[] = [
     new MissedWebhooksCheck(deps.intake, alerts),
     new PayoutsCheck(deps.payouts),
     new PaymentIntentsCheck({ operations: paymentOperations, fulfilled, deadlines: settings, slices: settings.concurrency * 4 }),
+    // Cashfree's, only when it is configured: its orders (missed webhooks repaired by a sync first) and settlements.
+    ...(deps.cashfree ? [new CashfreeOrdersCheck(deps.cashfree, paymentOperations), new CashfreeSettlementsCheck(deps.cashfree, deps.payouts)] : []),
     new MissingPaymentsCheck(deps.subscriptions),
   ];
   const reconciliation = new ReconciliationService(db, gateway, alerts, checks, settings, logger.child({ component: 'reconciliation' }));

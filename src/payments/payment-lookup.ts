@@ -92,3 +92,56 @@ export async function paymentIdsByGatewayId(em: EntityManager, gateway: Pick<Pay
   ]);
   return rows.map((r) => r.id);
 }
+
+/** The columns the Cashfree reconciliation compares (src/reconciliation/checks/cashfree-orders.check.ts). */
+export interface CashfreePaymentFacts {
+  id: string;
+  status: PaymentStatus;
+  amountMinor: number;
+  currency: string;
+  refundedMinor: number;
+  statusChangedAt: Date;
+  gatewayOrderId: string | null;
+}
+
+const CASHFREE_COLUMNS = 'id, status, amount_minor, currency, refunded_minor, status_changed_at, gateway_order_id';
+
+interface CashfreeRow {
+  id: string;
+  status: PaymentStatus;
+  amount_minor: number;
+  currency: string;
+  refunded_minor: number;
+  status_changed_at: Date;
+  gateway_order_id: string | null;
+}
+
+const toCashfreeFacts = (r: CashfreeRow): CashfreePaymentFacts => ({
+  id: r.id,
+  status: r.status,
+  amountMinor: r.amount_minor,
+  currency: r.currency,
+  refundedMinor: r.refunded_minor,
+  statusChangedAt: new Date(r.status_changed_at),
+  gatewayOrderId: r.gateway_order_id,
+});
+
+/** Our Cashfree payments whose order is one of these (the order id is our payment id, or the stored gatewayOrderId). */
+export async function cashfreePaymentsByOrder(em: EntityManager, orderIds: readonly string[]): Promise<CashfreePaymentFacts[]> {
+  if (orderIds.length === 0) return [];
+  const ids = orderIds.filter(isUuid);
+  const rows: CashfreeRow[] = await em.execute(
+    `select ${CASHFREE_COLUMNS} from payments where gateway = 'CASHFREE' and (gateway_order_id in (?)${ids.length ? ' or id in (?)' : ''})`,
+    ids.length ? [[...orderIds], ids] : [[...orderIds]],
+  );
+  return rows.map(toCashfreeFacts);
+}
+
+/** Our paid Cashfree payments created in [start, end) whose status settled before `before`, keyset-paged by id. */
+export async function cashfreePaidPage(em: EntityManager, range: { start: Date; end: Date }, before: Date, statuses: readonly PaymentStatus[], after: string | null, limit: number): Promise<CashfreePaymentFacts[]> {
+  const rows: CashfreeRow[] = await em.execute(
+    `select ${CASHFREE_COLUMNS} from payments where gateway = 'CASHFREE' and status in (?) and created_at >= ? and created_at < ? and status_changed_at < ?${after ? ' and id > ?' : ''} order by id limit ?`,
+    [[...statuses], range.start, range.end, before, ...(after ? [after] : []), limit],
+  );
+  return rows.map(toCashfreeFacts);
+}

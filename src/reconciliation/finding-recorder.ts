@@ -56,7 +56,7 @@ export class FindingRecorder implements FindingSink {
     if (scopes.length === 0) return 0;
     const open = await this.alerts.openOfTypes(this.db.fork(), [...new Set(scopes.map((s) => s.alertType))]);
     const gone = open.flatMap((alert) => {
-      const scope = scopes.find((s) => s.alertType === alert.type && alert.subjectId !== null && s.examined(alert.subjectId));
+      const scope = scopes.find((s) => s.alertType === alert.type && (!s.subjectType || s.subjectType === alert.subjectType) && alert.subjectId !== null && s.examined(alert.subjectId));
       return scope && !this.stillTrue.has(alert.fingerprint) ? [{ fingerprint: alert.fingerprint, note: `Reconciliation run ${this.runId}: ${scope.note}.` }] : [];
     });
     let resolved = 0;

@@ -4,6 +4,7 @@ import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import type { Tx } from '../platform/database/transaction';
 import type { GatewayPayout } from '../integrations/stripe/payment-gateway';
 import { Payout } from './payout.entity';
+import { PaymentGatewayName } from '../catalog/plan.entity';
 
 /**
  * How far along a payout is. A payout can fail after it was paid (the bank returns it days
@@ -37,12 +38,12 @@ export class PayoutService {
    * `authoritative`: the payout was just listed from Stripe (current truth). A webhook's snapshot
    * may be older than what we have, so it only moves a payout forward.
    */
-  async record(tx: Tx, seen: GatewayPayout, authoritative: boolean): Promise<PayoutChange> {
+  async record(tx: Tx, seen: GatewayPayout, authoritative: boolean, gateway = PaymentGatewayName.STRIPE): Promise<PayoutChange> {
     const now = tx.clock.now();
     const existing = await tx.em.findOne(Payout, { stripePayoutId: seen.id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     const previousStatus = existing?.status ?? null;
     const forward = previousStatus === null || authoritative || (RANK[seen.status] ?? 0) >= (RANK[previousStatus] ?? 0);
-    const payout = existing ?? tx.em.create(Payout, { stripePayoutId: seen.id, amountMinor: seen.amountMinor, currency: seen.currency, status: seen.status, arrivalDate: seen.arrivalDate, stripeCreatedAt: seen.created, lastSeenAt: now });
+    const payout = existing ?? tx.em.create(Payout, { stripePayoutId: seen.id, gateway, amountMinor: seen.amountMinor, currency: seen.currency, status: seen.status, arrivalDate: seen.arrivalDate, stripeCreatedAt: seen.created, lastSeenAt: now });
     payout.lastSeenAt = now;
     const changed = forward && previousStatus !== seen.status;
     if (forward) {
@@ -65,10 +66,11 @@ export class PayoutService {
     if (!alert) return null;
     const amount = `${payout.amountMinor} ${payout.currency.toUpperCase()}`;
     const failure = payout.failureCode ? `: ${payout.failureCode} — ${payout.failureMessage ?? 'no message'}` : '';
+    const cashfree = payout.gateway === PaymentGatewayName.CASHFREE;
     const { alert: raised, created } = await this.alerts.raise(tx, {
       ...alert,
-      title: `${alert.title}: ${amount}`,
-      detail: `Payout ${payout.stripePayoutId} of ${amount} (arrival ${payout.arrivalDate.toISOString().slice(0, 10)}) is ${payout.status}${failure}.`,
+      title: cashfree ? `Cashfree settlement ${payout.status}: ${amount}` : `${alert.title}: ${amount}`,
+      detail: `${cashfree ? 'Cashfree settlement' : 'Payout'} ${payout.stripePayoutId} of ${amount} (arrival ${payout.arrivalDate.toISOString().slice(0, 10)}) is ${payout.status}${failure}.`,
       subjectType: 'payout',
       subjectId: payout.stripePayoutId,
     });

@@ -114,7 +114,8 @@ export class ReconciliationService {
       try {
         const outcome = await check.run(ctx);
         scopes.push(...(outcome.scopes ?? []));
-        Object.assign(counts, outcome.counts ?? {});
+        // Both gateways' checks count payments: the run's figure is their sum.
+        for (const [key, value] of Object.entries(outcome.counts ?? {})) counts[key] = (counts[key] ?? 0) + (value ?? 0);
         log.info({ apiCalls: ctx.lister.meter.calls }, 'reconciliation check done');
       } catch (error) {
         // Its findings so far stand; nothing it examined is auto-resolved (its scopes are dropped).

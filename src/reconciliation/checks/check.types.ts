@@ -30,6 +30,8 @@ export interface FindingSink {
  */
 export interface ResolveScope {
   alertType: AlertType;
+  /** Only alerts about this kind of subject (two checks raise MISSING_PAYMENT: about subscriptions, about Cashfree payments). */
+  subjectType?: string;
   examined: (subjectId: string) => boolean;
   note: string;
 }

@@ -51,6 +51,6 @@ export class MissingPaymentsCheck implements ReconciliationCheck {
       after = page[page.length - 1].id;
       if (page.length < BATCH) break;
     }
-    return { scopes: [{ alertType: AlertType.MISSING_PAYMENT, examined: () => true, note: 'the subscription is paid for again, or no longer active' }] };
+    return { scopes: [{ alertType: AlertType.MISSING_PAYMENT, subjectType: 'subscription', examined: () => true, note: 'the subscription is paid for again, or no longer active' }] };
   }
 }
