@@ -55,7 +55,7 @@ export class ReconciliationResolver {
   }
 
   @Authorized('VIEWER')
-  @Query(() => PayoutConnection, { complexity: connectionComplexity, description: 'Payouts Stripe reports failed, newest first.' })
+  @Query(() => PayoutConnection, { complexity: connectionComplexity, description: 'Payouts that failed (Stripe payouts and Cashfree settlements, see gateway), newest first.' })
   failedPayouts(@Ctx() ctx: Context, @Args() page: ConnectionArgs) {
     return paginate(ctx.em, Payout, { status: 'failed' }, page);
   }
