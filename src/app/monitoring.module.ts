@@ -74,7 +74,7 @@ export function createMonitoring(deps: MonitoringDeps): Monitoring {
     new PayoutsCheck(deps.payouts),
     new PaymentIntentsCheck({ operations: paymentOperations, fulfilled, deadlines: settings, slices: settings.concurrency * 4 }),
     // Cashfree's, only when it is configured: its orders (missed webhooks repaired by a sync first) and settlements.
-    ...(deps.cashfree ? [new CashfreeOrdersCheck(deps.cashfree, paymentOperations), new CashfreeSettlementsCheck(deps.cashfree, deps.payouts)] : []),
+    ...(deps.cashfree ? [new CashfreeOrdersCheck(deps.cashfree, paymentOperations, alerts), new CashfreeSettlementsCheck(deps.cashfree, deps.payouts)] : []),
     new MissingPaymentsCheck(deps.subscriptions),
   ];
   const reconciliation = new ReconciliationService(db, gateway, alerts, checks, settings, logger.child({ component: 'reconciliation' }));

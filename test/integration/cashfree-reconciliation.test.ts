@@ -110,7 +110,7 @@ describe('Cashfree: operator sync and nightly reconciliation', () => {
   });
 
   describe('the nightly reconciliation', () => {
-    it('a missed payment webhook waits out the grace period, then is repaired by a sync (no alert); the next run finds nothing', async () => {
+    it('a missed payment webhook waits out the grace period, then is repaired by a sync with one MISSED_WEBHOOKS alert for the endpoint; the next run finds nothing', async () => {
       const id = await checkout();
       // Created long ago, paid just now: the payment's webhook may be on its way.
       clock.advance(GRACE_MS);
@@ -122,7 +122,10 @@ describe('Cashfree: operator sync and nightly reconciliation', () => {
 
       clock.advance(GRACE_MS);
       const first = await run();
-      expect(first).toMatchObject({ missedWebhooks: 1, outOfSync: 0, missingPayments: 0, paymentsChecked: 1, alertsRaised: 0 });
+      expect(first).toMatchObject({ missedWebhooks: 1, outOfSync: 0, missingPayments: 0, paymentsChecked: 1, alertsRaised: 1 });
+      const [endpoint] = (await openAlerts()).filter((a) => a.type === 'MISSED_WEBHOOKS');
+      expect(endpoint).toMatchObject({ subjectType: 'webhook_endpoint', subjectId: 'cashfree', severity: 'MEDIUM' });
+      expect(endpoint.title).toBe("Cashfree's webhooks for 1 order(s) did not arrive; the reconciliation synced them");
       expect(await findings(first.id)).toEqual([{ type: 'MISSED_WEBHOOK', subjectId: id, action: 'synced' }]);
       expect((await payment(id)).status).toBe('SUCCEEDED');
       await eventually(async () => (await payment(id)).deliveryStatus === 'DELIVERED');

@@ -1,4 +1,5 @@
-import { AlertType } from '../../alerts/alert.types';
+import type { AlertService } from '../../alerts/alert.service';
+import { AlertSeverity, AlertType } from '../../alerts/alert.types';
 import type { CashfreeGateway } from '../../integrations/cashfree/cashfree.gateway';
 import type { CashfreeReconEvent } from '../../integrations/cashfree/recon';
 import { GatewayError } from '../../integrations/stripe/gateway.errors';
@@ -53,6 +54,7 @@ export class CashfreeOrdersCheck implements ReconciliationCheck {
   constructor(
     private readonly cashfree: CashfreeGateway,
     private readonly operations: PaymentOperations,
+    private readonly alerts: AlertService,
     private readonly pageSize = 100,
   ) {}
 
@@ -70,7 +72,14 @@ export class CashfreeOrdersCheck implements ReconciliationCheck {
     const examined = new Set<string>();
     const unknown = new Set<string>();
     const seen = [...orders.values()];
-    for (let i = 0; i < seen.length; i += BATCH) await ctx.sink.record(await this.judge(ctx, metered, seen.slice(i, i + BATCH), examined, unknown));
+    const synced: Finding[] = [];
+    for (let i = 0; i < seen.length; i += BATCH) {
+      const findings = await this.judge(ctx, metered, seen.slice(i, i + BATCH), examined, unknown);
+      synced.push(...findings.filter((f) => f.action === 'synced'));
+      await ctx.sink.record(findings.filter((f) => f.action !== 'synced'));
+    }
+    if (synced.length > 0) await this.summarise(ctx, synced);
+    await ctx.sink.record(synced);
     const candidates = await this.missing(ctx, metered, new Set(seen.filter((o) => o.payment).map((o) => o.orderId)));
     return {
       counts: { paymentsChecked: checked },
@@ -131,6 +140,23 @@ export class CashfreeOrdersCheck implements ReconciliationCheck {
     } catch (error) {
       return cashfreeOutOfSync(payment, `${why}; the sync failed: ${(error as Error).message}`, 'sync_failed', data);
     }
+  }
+
+  /**
+   * One alert for the webhooks Cashfree did not deliver (deduplicated while open), as for Stripe's:
+   * the payments are repaired, but the webhook endpoint may need looking at.
+   */
+  private async summarise(ctx: CheckContext, synced: Finding[]): Promise<void> {
+    const { alert, created } = await this.alerts.raiseNow({
+      type: AlertType.MISSED_WEBHOOKS,
+      severity: AlertSeverity.MEDIUM,
+      title: `Cashfree's webhooks for ${synced.length} order(s) did not arrive; the reconciliation synced them`,
+      detail: `Run ${ctx.runId}: ${synced.length} Cashfree payment(s) were behind Cashfree (paid or refunded there) and were synced. Check the webhook endpoint and its secret in Cashfree's dashboard.`,
+      subjectType: 'webhook_endpoint',
+      subjectId: 'cashfree',
+    });
+    for (const finding of synced) finding.raised = { id: alert.id, created: false, fingerprint: alert.fingerprint };
+    if (created) synced[0].raised = { id: alert.id, created: true, fingerprint: alert.fingerprint };
   }
 
   /**
