@@ -4,7 +4,7 @@ import { eventually, startHarness, type Harness } from '../support/harness';
 
 /**
  * The money-safety rules, once, against both gateways (issue 15): duplicate and out-of-order
- * webhooks, refund idempotency and over-refunds. Each gateway is driven as it really behaves
+ * webhooks, refund idempotency and over-refunds, and the nightly reconciliation's findings. Each gateway is driven as it really behaves
  * (test/support/gateway-drivers.ts: the fake Stripe and the fake Cashfree over HTTP, signed
  * webhooks into the real server); the assertions are what a user sees through GraphQL, the
  * fake Telegram, the audit trail and the gateway's own record of refunds.
@@ -20,7 +20,8 @@ const REFUND = `mutation($id: ID!, $amount: Int, $reason: String!) {
 
 let h: Harness;
 beforeAll(async () => {
-  h = await startHarness({ cashfree: true });
+  // No grace period: what the scenarios leave undelivered is judged by the next run.
+  h = await startHarness({ cashfree: true, env: { RECONCILIATION_GRACE_MINUTES: '0' } });
 });
 afterAll(async () => h?.close());
 beforeEach(async () => h.reset());
@@ -242,6 +243,85 @@ describe.each(GATEWAY_DRIVERS.map((driver) => [driver.gateway, driver] as const)
       const more = await refund(id, 1, 'again');
       expect(more.errors?.[0].extensions?.code).toMatch(/CONFLICT|BAD_USER_INPUT/);
       expect(gw.refunds(h, id)).toHaveLength(2);
+    });
+  });
+
+  describe('the nightly reconciliation', () => {
+    const RUN = `mutation { runReconciliation(wait: true) { id status errors missedWebhooks outOfSync unknownGatewayPayments alertsRaised findings(first: 50) { edges { node { type subjectType subjectId action } } } } }`;
+    type Found = { type: string; subjectType: string; subjectId: string; action: string };
+    const run = async (): Promise<{ missedWebhooks: number; outOfSync: number; unknownGatewayPayments: number; alertsRaised: number; findings: Found[] }> => {
+      // Stripe's \`created\` is whole seconds and a run lists only what is older than its start.
+      await new Promise((resolve) => setTimeout(resolve, 1100));
+      const result = must(await h.gql(RUN, {}, { token: h.tokens.operator })).runReconciliation;
+      expect(result).toMatchObject({ status: 'SUCCEEDED', errors: [] });
+      return { ...result, findings: result.findings.edges.map((e: { node: Found }) => e.node) };
+    };
+    const alertsOf = async (type: string) =>
+      must(await h.gql(`query($t: [AlertType!]) { alerts(first: 50, filter: { open: true, types: $t }) { edges { node { type severity subjectType subjectId } } } }`, { t: [type] })).alerts.edges.map((e: any) => e.node);
+
+    it('a payment whose webhooks never arrived is repaired: SUCCEEDED and delivered once, a MISSED_WEBHOOK finding and one alert for the endpoint; the next run finds nothing', async () => {
+      const { id } = await pending();
+      await gw.pay(h, id); // its webhooks are never delivered
+      expect((await payment(id)).status).toBe('PENDING');
+
+      const first = await run();
+      expect(first.missedWebhooks).toBeGreaterThanOrEqual(1);
+      expect(first.findings.map((f) => f.type)).toContain('MISSED_WEBHOOK');
+      expect(first.findings.filter((f) => f.type !== 'MISSED_WEBHOOK')).toEqual([]);
+      expect(await delivered(id)).toMatchObject({ status: 'SUCCEEDED', refundedMinor: 0 });
+      expect(await transitions(id)).toEqual(['PENDING->SUCCEEDED']);
+      expect(await alertsOf('MISSED_WEBHOOKS')).toEqual([{ type: 'MISSED_WEBHOOKS', severity: 'MEDIUM', subjectType: 'webhook_endpoint', subjectId: gw.gateway.toLowerCase() }]);
+
+      const second = await run();
+      expect(second).toMatchObject({ missedWebhooks: 0, outOfSync: 0, unknownGatewayPayments: 0, alertsRaised: 0, findings: [] });
+      await h.app.services.dispatcher.whenIdle();
+      expect(inviteLinks()).toHaveLength(1);
+      expect(await transitions(id)).toEqual(['PENDING->SUCCEEDED']);
+    });
+
+    it('a refund made at the gateway whose webhook never arrived is recorded by the run: REFUNDED, as much as the gateway refunded, access ended', async () => {
+      const { id, customerId } = await paid();
+      await gw.refundAtGateway(h, id, AMOUNT); // never delivered
+      expect((await payment(id)).status).toBe('SUCCEEDED');
+
+      const first = await run();
+      expect(first.findings.map((f) => f.type)).toContain('MISSED_WEBHOOK');
+      expect(await payment(id)).toMatchObject({ status: 'REFUNDED', refundedMinor: settledAtGateway(id) });
+      expect(settledAtGateway(id)).toBe(AMOUNT);
+      const access = must(await h.gql(`query($c: ID!) { customerAccess(customerId: $c) { subscriptions { subscription { status } } } }`, { c: customerId }));
+      expect(access.customerAccess.subscriptions).toEqual([{ subscription: { status: 'LAPSED' } }]);
+
+      expect((await run()).findings).toEqual([]);
+      expect(await transitions(id)).toEqual(['PENDING->SUCCEEDED', 'SUCCEEDED->REFUNDED']);
+    });
+
+    it('money at the gateway for no payment of ours is UNKNOWN_GATEWAY_PAYMENT, CRITICAL, alerted once over two runs', async () => {
+      const foreign = await gw.foreignPayment(h, 4250);
+      const first = await run();
+      expect(first).toMatchObject({ unknownGatewayPayments: 1, outOfSync: 0 });
+      expect(first.findings).toEqual([{ type: 'UNKNOWN_GATEWAY_PAYMENT', subjectType: foreign.subjectType, subjectId: foreign.subjectId, action: 'alerted' }]);
+      expect(await alertsOf('UNKNOWN_GATEWAY_PAYMENT')).toEqual([{ type: 'UNKNOWN_GATEWAY_PAYMENT', severity: 'CRITICAL', subjectType: foreign.subjectType, subjectId: foreign.subjectId }]);
+
+      const second = await run();
+      expect(second).toMatchObject({ unknownGatewayPayments: 1, alertsRaised: 0 });
+      expect(await alertsOf('UNKNOWN_GATEWAY_PAYMENT')).toHaveLength(1);
+    });
+
+    it('ours recording more refunded than the gateway is PAYMENT_OUT_OF_SYNC and never "repaired" by lowering our record; it resolves once the gateway agrees', async () => {
+      const { id } = await paid();
+      // Ours says 500 went back; the gateway has no refund of it.
+      await h.app.services.db.fork().execute(`update payments set refunded_minor = 500 where id = ?`, [id]);
+      const first = await run();
+      expect(first.findings).toEqual([{ type: 'PAYMENT_OUT_OF_SYNC', subjectType: 'payment', subjectId: id, action: 'alerted' }]);
+      expect(await alertsOf('PAYMENT_OUT_OF_SYNC')).toEqual([{ type: 'PAYMENT_OUT_OF_SYNC', severity: 'HIGH', subjectType: 'payment', subjectId: id }]);
+      expect(await payment(id)).toMatchObject({ status: 'SUCCEEDED', refundedMinor: 500 });
+
+      // The gateway's refund of those 500 shows up (its webhook lost too): the two agree again.
+      await gw.refundAtGateway(h, id, 500);
+      const fixed = await run();
+      expect(fixed.findings.filter((f) => f.type === 'PAYMENT_OUT_OF_SYNC')).toEqual([]);
+      expect(await alertsOf('PAYMENT_OUT_OF_SYNC')).toEqual([]);
+      expect(await payment(id)).toMatchObject({ status: 'SUCCEEDED', refundedMinor: 500 });
     });
   });
 });

@@ -45,6 +45,8 @@ export interface GatewayDriver {
   refundRequests(h: Harness): number;
   /** The next refund request is slow at the gateway (it is made after `ms`). */
   slowNextRefund(h: Harness, ms: number): void;
+  /** Money taken at the gateway for no payment of ours (its webhooks already dealt with): the subject an alert about it names. */
+  foreignPayment(h: Harness, amountMinor: number): Promise<{ subjectType: string; subjectId: string }>;
 }
 
 async function seedOn(h: Harness, gateway: 'STRIPE' | 'CASHFREE', currency: string, amountMinor: number) {
@@ -135,6 +137,12 @@ export const stripeDriver: GatewayDriver = {
   },
   refundRequests: (h) => h.stripe.countRequests('POST', '/v1/refunds'),
   slowNextRefund: (h, ms) => h.stripe.failNext({ method: 'POST', path: '/v1/refunds' }, { delayMs: ms }),
+  async foreignPayment(h, amountMinor) {
+    const { paymentIntent } = await h.stripe.createPaymentIntentDirect({ amount: amountMinor, currency: 'usd', metadata: {}, status: 'succeeded' }, { sendWebhooks: false });
+    // Its events reached somebody's endpoint: only the money itself is the finding.
+    h.stripe.markEventsDelivered();
+    return { subjectType: 'payment_intent', subjectId: paymentIntent.id };
+  },
 };
 
 const cashfreeOf = (h: Harness) => {
@@ -185,6 +193,10 @@ export const cashfreeDriver: GatewayDriver = {
   },
   refundRequests: (h) => cashfreeOf(h).countRequests('POST', /\/refunds$/),
   slowNextRefund: (h, ms) => cashfreeOf(h).delayNext({ method: 'POST', path: /\/refunds$/ }, ms),
+  async foreignPayment(h, amountMinor) {
+    const { cfPaymentId } = cashfreeOf(h).foreignPayment(amountMinor);
+    return { subjectType: 'cashfree_payment', subjectId: String(cfPaymentId) };
+  },
 };
 
 export const GATEWAY_DRIVERS: GatewayDriver[] = [stripeDriver, cashfreeDriver];
