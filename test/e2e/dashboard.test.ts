@@ -212,7 +212,7 @@ describe('operations dashboard in headless Chromium', () => {
     must(await h.gql(`mutation($id: ID!, $i: PlanInput!) { updatePlan(id: $id, input: $i) { id } }`, { id: planId, i: { requiresVerification: true, termsVersion: 'v1' } }));
     const page = await openDashboard(h.tokens.admin);
     await liveBadge(page).waitFor();
-    expect(await page.locator('#verification').textContent()).toContain('Nobody is blocked on verification.');
+    await page.locator('#verification', { hasText: 'Nobody is blocked on verification.' }).waitFor();
 
     // Refused at checkout while the dashboard is open: the row appears without a reload.
     const checkout = must(await h.gql(`mutation($i: CreatePaymentInput!) { createPayment(input: $i) { outcome verification { verificationUrl } } }`, { i: { customerId, planId } }, { token: h.tokens.operator })).createPayment;
@@ -229,7 +229,7 @@ describe('operations dashboard in headless Chromium', () => {
     // An ADMIN verifies them by hand: they are no longer blocked, and the row goes.
     must(await h.gql(`mutation($c: ID!) { overrideVerification(customerId: $c, status: VERIFIED, note: "PAN checked by video call") { status } }`, { c: customerId }));
     await blocked.waitFor({ state: 'detached' });
-    expect(await page.locator('#verification').textContent()).toContain('Nobody is blocked on verification.');
+    await page.locator('#verification', { hasText: 'Nobody is blocked on verification.' }).waitFor();
     await expectNoToastErrors(page);
     await page.close();
   });
