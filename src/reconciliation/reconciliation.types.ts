@@ -12,7 +12,7 @@ export class PaymentIssue {
   @Field(() => Alert) alert!: Alert;
   @Field(() => Payment, { nullable: true }) payment!: Payment | null;
   @Field(() => ReconciliationFinding, { nullable: true, description: 'The latest finding about this payment: both sides as seen.' }) finding!: ReconciliationFinding | null;
-  @Field(() => String, { nullable: true, description: "Stripe's PaymentIntent status when last seen." }) gatewayStatus!: string | null;
+  @Field(() => String, { nullable: true, description: "The gateway's side when last seen: Stripe's PaymentIntent status; for Cashfree, PAID with the refunded total, or not paid." }) gatewayStatus!: string | null;
   @Field(() => Date, { nullable: true, description: 'STUCK_AUTHORIZATION: when Stripe drops the hold.' }) captureBefore!: Date | null;
 }
 

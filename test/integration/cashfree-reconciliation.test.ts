@@ -156,6 +156,8 @@ describe('Cashfree: operator sync and nightly reconciliation', () => {
       expect(alert.title).toMatch(/Cashfree/);
       expect(alert.title).not.toMatch(/Stripe/);
       expect(alert.detail).toMatch(/refunded 500 in our records but 0 at Cashfree/);
+      const issues = must(await h.gql(`{ outOfSyncPayments(first: 10) { edges { node { gatewayStatus payment { id gateway } } } } }`)).outOfSyncPayments.edges.map((e: any) => e.node);
+      expect(issues).toEqual([{ gatewayStatus: 'PAID, 0 refunded', payment: { id: ahead, gateway: 'CASHFREE' } }]);
 
       clock.advance(GRACE_MS);
       const again = await run();

@@ -13,12 +13,13 @@ const HOLD_END = new Intl.DateTimeFormat('en', { month: 'short', day: 'numeric',
 export const ISSUE_ALERT_TYPES = new Set(['PAYMENT_OUT_OF_SYNC', 'STUCK_AUTHORIZATION']);
 
 /**
- * Payments whose money state disagrees with Stripe's, and authorizations about to lapse. Sync
- * brings our record to Stripe's state; Capture takes an authorized payment's money.
+ * Payments whose money state disagrees with their gateway's (Stripe or Cashfree), and
+ * authorizations about to lapse. Sync brings our record to the gateway's state; Capture takes an
+ * authorized (Stripe) payment's money.
  */
 export class IssuesPanel {
   private readonly body = el('div');
-  readonly element = panel('Out of sync with Stripe, or stuck', 'issues', this.body);
+  readonly element = panel('Out of sync with the gateway, or stuck', 'issues', this.body);
 
   constructor(
     private readonly api: Api,
@@ -55,10 +56,10 @@ export class IssuesPanel {
         el('td', {}, payment ? el('code', { title: payment.id }, shortId(payment.id)) : '–'),
         el('td', {}, payment ? money(payment.amountMinor, payment.currency) : '–'),
         el('td', {}, payment?.status ?? '–'),
-        el('td', {}, issue.gatewayStatus ?? '–'),
+        el('td', {}, payment ? `${payment.gateway.toLowerCase()}: ` : '', issue.gatewayStatus ?? '–'),
         el('td', {}, issue.captureBefore ? `hold ends ${HOLD_END.format(new Date(issue.captureBefore))}` : ago(issue.alert.createdAt)),
         el('td', {}, el('div', { class: 'actions' }, ...actions.filter((a): a is HTMLButtonElement => Boolean(a)))));
     });
-    replaceChildren(this.body, [table(['Issue', 'Payment', 'Amount', 'Ours', 'Stripe', 'When', ''], rows, 'Nothing out of sync.')]);
+    replaceChildren(this.body, [table(['Issue', 'Payment', 'Amount', 'Ours', 'Gateway', 'When', ''], rows, 'Nothing out of sync.')]);
   }
 }

@@ -124,7 +124,7 @@ export class CashfreeOrdersCheck implements ReconciliationCheck {
       examined.add(payment.id);
       const verdict = orderVerdict(payment, order);
       if (!verdict) continue;
-      const data = { cashfreeRefundedMinor: order.refundedMinor, cashfreePaid: Boolean(order.payment) };
+      const data = { cashfreeRefundedMinor: order.refundedMinor, cashfreePaid: Boolean(order.payment), gatewayStatus: order.payment ? `PAID, ${order.refundedMinor ?? '?'} refunded` : 'not paid' };
       findings.push(verdict.ahead ? await this.repair(metered, payment, order, verdict.why, data) : cashfreeOutOfSync(payment, verdict.why, 'alerted', data));
     }
     return findings;
