@@ -34,7 +34,7 @@ describe("the README's sandbox tour", () => {
     await db?.drop();
   });
 
-  it('pays through Stripe and Cashfree, delivers both, refunds and resolves the alert with the commands as written', async () => {
+  it('pays through Stripe and, after the KYC and e-sign gate, through Cashfree; delivers both, refunds and resolves the alert with the commands as written', async () => {
     const [startBlock, ...steps] = tourBlocks();
     const startCommand = startBlock.trim();
     expect(startCommand).toMatch(/^API_KEYS=\S+ npm start$/);
@@ -48,6 +48,11 @@ describe("the README's sandbox tour", () => {
 
     // 2. Pay: each pay page's form (Stripe's, then Cashfree's) answers with the redirect to the sandbox's success page.
     expect(lines.filter((l) => l === `303 http://localhost:${port}/checkout/success`)).toHaveLength(2);
+    // The Cashfree plan's verification gate: blocked with no payment, then VERIFIED by the provider's webhook.
+    const blocked = JSON.parse(lines.find((l) => l.includes('VERIFICATION_REQUIRED'))!);
+    expect(blocked.data.createPayment).toEqual({ outcome: 'VERIFICATION_REQUIRED', payment: null, verification: { status: 'PENDING', stepsLeft: ['KYC', 'ESIGN'], verificationUrl: expect.stringContaining('/verify/') } });
+    const verified = JSON.parse(lines.find((l) => l.includes('documentSha256'))!);
+    expect(verified.data.customer.verification).toEqual({ status: 'VERIFIED', termsVersion: 'v1', signedAt: expect.any(String), documentSha256: expect.stringMatching(/^[0-9a-f]{64}$/) });
     // 3. Both delivered, one through each gateway.
     const delivered = JSON.parse(lines.find((l) => l.includes('deliveryStatus'))!);
     expect(delivered.data.stripe).toMatchObject({ gateway: 'STRIPE', status: 'SUCCEEDED', deliveryStatus: 'DELIVERED', deliveredAt: expect.any(String) });
