@@ -3,6 +3,7 @@ import type { Actor, Database } from '../platform/database/transaction';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
 import type { CashfreeGateway, CashfreeOrder } from '../integrations/cashfree/cashfree.gateway';
 import { PaymentGatewayName } from '../catalog/plan.entity';
+import { GatewayError } from '../integrations/stripe/gateway.errors';
 import { AppError, isAppError } from '../platform/shared/errors';
 import { isUuid } from '../platform/shared/ids';
 import { Payment } from './payment.entity';
@@ -64,10 +65,10 @@ export class PendingPayments {
       const session = await this.gateway.expireCheckoutSession(payment.stripeCheckoutSessionId, `expire:${payment.id}`);
       if (session.status === 'complete') return { payment: await this.honour(actor, payment.id, session), outcome: 'found_paid' };
     }
-    if (payment.gateway === PaymentGatewayName.CASHFREE && payment.gatewayOrderId && this.cashfree) {
+    if (payment.gateway === PaymentGatewayName.CASHFREE && this.cashfree) {
       // Terminating is Cashfree's "expire": nobody can pay the order after it. A payment that won the race is honoured.
-      const order = await this.cashfree.terminateOrder(payment.gatewayOrderId);
-      if (order.status === 'PAID') return { payment: await this.honourCashfree(actor, payment.id, order), outcome: 'found_paid' };
+      const order = await this.terminateCashfreeOrder(payment);
+      if (order?.status === 'PAID') return { payment: await this.honourCashfree(actor, payment.id, order), outcome: 'found_paid' };
     }
     try {
       const result = await this.db.transaction((tx) => this.transitions.transition(tx, actor, paymentId, to, { reason }));
@@ -88,6 +89,20 @@ export class PendingPayments {
   assertOwner(payment: Payment, customerId: string | null): void {
     // A customer asking about someone else's payment learns nothing, not even that it exists.
     if (customerId && payment.customer.id !== customerId) throw PaymentError.notFound(payment.id);
+  }
+
+  /**
+   * The order's id is our payment id, so it is terminated even when its id was never recorded (a
+   * process killed between Cashfree's answer and our commit). Null: Cashfree has no such order
+   * (killed before it was created), so there is nothing anyone could pay.
+   */
+  private async terminateCashfreeOrder(payment: Payment): Promise<CashfreeOrder | null> {
+    try {
+      return await this.cashfree!.terminateOrder(payment.gatewayOrderId ?? payment.id);
+    } catch (error) {
+      if (error instanceof GatewayError && error.statusCode === 404) return null;
+      throw error;
+    }
   }
 
   /** The Cashfree order was paid after all: SUCCEEDED, as Cashfree has it (a different amount is its success all the same: the webhook's money checks alert on it). */

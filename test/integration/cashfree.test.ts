@@ -234,6 +234,26 @@ describe('Cashfree: a second gateway behind the same payment model', () => {
     await expect(cashfree().pay(p.id, 'success')).rejects.toThrow(/TERMINATED/);
   });
 
+  it('after a kill between Cashfree\'s answer and our commit (the order id never recorded) closing still terminates the order; with no order at all it just closes', async () => {
+    const { customerId, planId } = await seed();
+    const sql = (q: string, p: unknown[]) => h.app.services.db.fork().execute(q, p);
+    const recorded = await checkout(customerId, planId);
+    // What a process killed right after Cashfree created the order leaves behind: our row without the order's id.
+    await sql(`update payments set gateway_order_id = null, checkout_url = null where id = ?`, [recorded.id]);
+    const closed = must(await h.gql(`mutation($id: ID!) { cancelPayment(paymentId: $id) { status } }`, { id: recorded.id }, { token: h.tokens.operator })).cancelPayment;
+    expect(closed.status).toBe('CANCELLED');
+    expect(cashfree().engine.orders.get(recorded.id)!.status).toBe('TERMINATED');
+    await expect(cashfree().pay(recorded.id, 'success')).rejects.toThrow(/TERMINATED/);
+
+    // Killed before the order was created: Cashfree answers 404, and there is nothing anyone could pay.
+    const other = await seed();
+    const never = await checkout(other.customerId, other.planId);
+    await sql(`update payments set gateway_order_id = null, checkout_url = null where id = ?`, [never.id]);
+    cashfree().engine.orders.delete(never.id);
+    const closedToo = must(await h.gql(`mutation($id: ID!) { cancelPayment(paymentId: $id) { status } }`, { id: never.id }, { token: h.tokens.operator })).cancelPayment;
+    expect(closedToo.status).toBe('CANCELLED');
+  });
+
   it('an order paid before its webhook arrives is honoured when we close it, not cancelled', async () => {
     const { customerId, planId } = await seed();
     const p = await checkout(customerId, planId);
