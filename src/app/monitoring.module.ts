@@ -17,6 +17,7 @@ import { PaymentOperations } from '../payments/payment-operations.service';
 import type { PaymentSync } from '../payments/payment-sync.service';
 import type { PaymentTransitions } from '../payments/payment-transitions.service';
 import { Refunds } from '../payments/refund.service';
+import { settlePendingRefundsJob } from '../payments/refund-settle.job';
 import type { Logger } from '../platform/observability/logger';
 import { CashfreeOrdersCheck } from '../reconciliation/checks/cashfree-orders.check';
 import { CashfreeSettlementsCheck } from '../reconciliation/checks/cashfree-settlements.check';
@@ -68,6 +69,7 @@ export function createMonitoring(deps: MonitoringDeps): Monitoring {
 
   const paymentOperations = new PaymentOperations(db, gateway, transitions, paymentSync, manualCapture, alerts, deps.cashfree);
   const refunds = new Refunds(db, gateway, transitions, paymentSync, paymentOperations, alerts, logger.child({ component: 'refunds' }), deps.cashfree);
+  scheduler.define(settlePendingRefundsJob(refunds, config.jobs.refundSettleEvery, config.jobs.refundSettleAfterSeconds * 1000));
   const settings = config.reconciliation;
   const checks: ReconciliationCheck[] = [
     new MissedWebhooksCheck(deps.intake, alerts),

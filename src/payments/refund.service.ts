@@ -1,8 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { subjectFingerprint, type AlertService } from '../alerts/alert.service';
-import { AlertType } from '../alerts/alert.types';
+import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import { recordAudit } from '../audit/audit.service';
-import type { Actor, Database, Tx } from '../platform/database/transaction';
+import { systemActor, type Actor, type Database, type Tx } from '../platform/database/transaction';
 import { PaymentGatewayName } from '../catalog/plan.entity';
 import type { CashfreeGateway } from '../integrations/cashfree/cashfree.gateway';
 import { GatewayError } from '../integrations/stripe/gateway.errors';
@@ -36,6 +36,15 @@ export const REPEAT_WINDOW_MS = 10 * 60_000;
 
 /** Stripe's answer while the first request under an idempotency key is still being made. */
 const KEY_IN_USE = 'idempotency_key_in_use';
+
+export const SETTLE_PENDING_REFUNDS_JOB = 'refunds:settle-pending';
+const SETTLE_BATCH = 100;
+
+export interface SettleReport {
+  settled: number;
+  stillPending: number;
+  failed: number;
+}
 
 export interface RefundOutcome {
   refund: Refund;
@@ -105,6 +114,59 @@ export class Refunds {
     return this.executeCashfree(actor, refund, orderId);
   }
 
+  /**
+   * Refunds PENDING for longer than `olderThanMs` whose outcome nobody came back for (a process
+   * killed between committing the row and the gateway's answer, a timeout no one retried), oldest
+   * first: each is made again under its own key, which replays the refund if the gateway made it
+   * and makes it if not, never a second one. A Cashfree refund still processing stays PENDING; a
+   * refusal is FAILED with a REFUND_FAILED alert, so the customer's money is never silently stuck.
+   */
+  async settleStale(olderThanMs: number): Promise<SettleReport> {
+    const cutoff = new Date(this.db.clock.now().getTime() - olderThanMs);
+    const stale = await this.db.fork().find(Refund, { status: RefundStatus.PENDING, createdAt: { $lt: cutoff } }, { orderBy: { createdAt: 'asc', id: 'asc' }, limit: SETTLE_BATCH, populate: ['payment'] });
+    const actor = systemActor(SETTLE_PENDING_REFUNDS_JOB);
+    const report: SettleReport = { settled: 0, stillPending: 0, failed: 0 };
+    for (const refund of stale) {
+      const payment = refund.payment.getEntity();
+      try {
+        const outcome = payment.gateway === PaymentGatewayName.CASHFREE
+          ? await this.executeCashfree(actor, refund, payment.gatewayOrderId ?? payment.id)
+          : await this.execute(actor, refund, await this.intentIdOf(payment));
+        if (outcome.refund.status === RefundStatus.SUCCEEDED) report.settled++;
+        else report.stillPending++;
+      } catch (error) {
+        // Retryable (timeout, 5xx): still PENDING, the next run tries again. Final: FAILED, and said so.
+        if (error instanceof GatewayError && !error.retryable) {
+          report.failed++;
+          await this.alertFailed(payment, refund, error.message);
+        } else report.stillPending++;
+        this.logger.warn({ err: error, refundId: refund.id, paymentId: payment.id }, 'pending refund not settled');
+      }
+    }
+    return report;
+  }
+
+  /** The PaymentIntent the refund was asked of: the same one refundPayment read through, so the key's parameters match. */
+  private async intentIdOf(payment: Payment): Promise<string> {
+    if (payment.stripePaymentIntentId) return payment.stripePaymentIntentId;
+    const intent = await this.operations.readThrough(payment);
+    if (!intent) throw PaymentOperationError.noIntent(payment.id);
+    return intent.id;
+  }
+
+  private async alertFailed(payment: Payment, refund: Refund, message: string): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.alerts.raise(tx, {
+        type: AlertType.REFUND_FAILED,
+        severity: AlertSeverity.HIGH,
+        title: `Refund failed: ${refund.amountMinor} ${refund.currency.toUpperCase()}`,
+        detail: `Refund ${refund.id} of payment ${payment.id} (${payment.gateway}), asked by ${refund.requestedBy}, was refused when it was made again: ${message}. The money is still owed: refund again (refundPayment).`,
+        subjectType: 'payment',
+        subjectId: payment.id,
+      });
+    });
+  }
+
   private requireCashfree(): CashfreeGateway {
     if (!this.cashfree) throw new AppError('UNAVAILABLE', 'Cashfree is not configured on this server (CASHFREE_APP_ID, CASHFREE_SECRET_KEY)');
     return this.cashfree;
@@ -166,7 +228,7 @@ export class Refunds {
       const remaining = Math.max(0, payment.amountMinor - Math.max(payment.refundedMinor, stripeRefunded) - pendingMinor);
       const amount = requested ?? remaining;
       if (amount < 1 || amount > remaining) throw PaymentOperationError.overRefund(paymentId, amount, remaining);
-      const refund = tx.em.create(Refund, { payment: paymentId, amountMinor: amount, currency: payment.currency, reason, requestedBy: actor.id });
+      const refund = tx.em.create(Refund, { payment: paymentId, amountMinor: amount, currency: payment.currency, reason, requestedBy: actor.id, createdAt: tx.clock.now() });
       recordAudit(tx, actor, { action: 'refund.request', subjectType: 'payment', subjectId: paymentId, before: { refundedMinor: payment.refundedMinor }, after: { refundId: refund.id, amountMinor: amount, remainingMinor: remaining - amount }, note: reason });
       return refund;
     });

@@ -30,6 +30,9 @@ export interface JobsConfig {
   processEvery: string;
   gatewayEventRetryEvery: string;
   gatewayEventMaxAttempts: number;
+  /** Schedule of refunds:settle-pending, and how old a PENDING refund must be before it retries it. */
+  refundSettleEvery: string;
+  refundSettleAfterSeconds: number;
   /** How long an inbox event claimed for applying is the claimer's before another may take it. */
   inboxLeaseMs: number;
   /** Inbox events claimed per round trip. */
@@ -90,6 +93,8 @@ export function jobsConfig(r: Reader): JobsConfig {
     processEvery: r.str('JOBS_PROCESS_EVERY', '5 seconds')!,
     gatewayEventRetryEvery: r.str('GATEWAY_EVENT_RETRY_EVERY', '1 minute')!,
     gatewayEventMaxAttempts: r.int('GATEWAY_EVENT_MAX_ATTEMPTS', 10, 1, 100),
+    refundSettleEvery: r.str('REFUND_SETTLE_EVERY', '5 minutes')!,
+    refundSettleAfterSeconds: r.int('REFUND_SETTLE_AFTER_SECONDS', 120, 1, 86_400),
     inboxLeaseMs: r.int('INBOX_LEASE_MS', 60_000, 1_000, 600_000),
     inboxBatchSize: r.int('INBOX_BATCH_SIZE', 50, 1, 1_000),
     inboxBatchApply: r.bool('INBOX_BATCH_APPLY', true),
