@@ -228,7 +228,7 @@ export class Refunds {
       const remaining = Math.max(0, payment.amountMinor - Math.max(payment.refundedMinor, stripeRefunded) - pendingMinor);
       const amount = requested ?? remaining;
       if (amount < 1 || amount > remaining) throw PaymentOperationError.overRefund(paymentId, amount, remaining);
-      const refund = tx.em.create(Refund, { payment: paymentId, amountMinor: amount, currency: payment.currency, reason, requestedBy: actor.id, createdAt: tx.clock.now() });
+      const refund = tx.em.create(Refund, { payment: paymentId, amountMinor: amount, currency: payment.currency, reason, requestedBy: actor.id });
       recordAudit(tx, actor, { action: 'refund.request', subjectType: 'payment', subjectId: paymentId, before: { refundedMinor: payment.refundedMinor }, after: { refundId: refund.id, amountMinor: amount, remainingMinor: remaining - amount }, note: reason });
       return refund;
     });

@@ -1,4 +1,4 @@
-import type { ManualClock } from '../../src/platform/shared/clock';
+import { ManualClock } from '../../src/platform/shared/clock';
 import { cashfreeDriver, stripeDriver, type GatewayDriver } from '../support/gateway-drivers';
 import { must } from '../support/fixtures';
 import { eventually, startHarness, type Harness } from '../support/harness';
@@ -17,8 +17,9 @@ describe('refunds:settle-pending', () => {
   let h: Harness;
   let clock: ManualClock;
   beforeAll(async () => {
-    h = await startHarness({ cashfree: true, clock: 'manual', startJobs: true, env: { REFUND_SETTLE_EVERY: '1 hour', REFUND_SETTLE_AFTER_SECONDS: '120' } });
-    clock = h.clock as ManualClock;
+    // Rows are stamped with the wall clock: a manual clock that starts there, moved on by hand.
+    clock = new ManualClock(new Date());
+    h = await startHarness({ cashfree: true, clock, startJobs: true, env: { REFUND_SETTLE_EVERY: '1 hour', REFUND_SETTLE_AFTER_SECONDS: '120' } });
   });
   afterAll(async () => h?.close());
   beforeEach(async () => h.reset());
