@@ -327,3 +327,33 @@ describe('Cashfree: a late payment under LATE_PAYMENT_POLICY=refund', () => {
     expect(fake.engine.refunds).toHaveLength(1);
   });
 });
+
+describe('Cashfree not configured (no CASHFREE_APP_ID)', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+  });
+  afterAll(async () => h?.close());
+
+  it('a Cashfree plan\'s checkout, and sync or refund of a Cashfree payment made before, answer UNAVAILABLE and change nothing', async () => {
+    const channel = must(await h.gql(`mutation { createChannel(input: { telegramChatId: "-1009876543211", title: "S" }) { id } }`)).createChannel.id;
+    const bundleId = must(await h.gql(`mutation($c: [ID!]) { createBundle(input: { name: "B", channelIds: $c }) { id } }`, { c: [channel] })).createBundle.id;
+    const planId = must(await h.gql(`mutation($b: ID!) { createPlan(input: { bundleId: $b, name: "P", amountMinor: 1999, currency: "inr", durationDays: 30, gateway: CASHFREE }) { id } }`, { b: bundleId })).createPlan.id;
+    const customerId = must(await h.gql(`mutation { createCustomer(input: { name: "D", phone: "+919800000000", telegramUserId: "7002" }) { id } }`)).createCustomer.id;
+    const checkout = await h.gql(`mutation($i: CreatePaymentInput!) { createPayment(input: $i) { outcome } }`, { i: { customerId, planId } }, { token: h.tokens.operator });
+    expect(checkout.errors?.[0].extensions?.code).toBe('UNAVAILABLE');
+    expect(must(await h.gql(`{ payments { totalCount } }`)).payments.totalCount).toBe(0);
+
+    // A payment taken through Cashfree while it was configured (the keys since removed).
+    const [row] = await h.app.services.db.fork().execute(
+      `insert into payments (id, customer_id, plan_id, bundle_id, amount_minor, currency, status, gateway, gateway_order_id, status_changed_at, created_at, updated_at)
+       select gen_random_uuid(), ?, p.id, p.bundle_id, 1999, 'inr', 'SUCCEEDED', 'CASHFREE', 'order_1', now(), now(), now() from plans p where p.id = ? returning id`,
+      [customerId, planId],
+    );
+    for (const operation of [`syncPaymentWithGateway(paymentId: $id) { status }`, `refundPayment(paymentId: $id, reason: "asked") { refund { id } }`]) {
+      const answer = await h.gql(`mutation($id: ID!) { ${operation} }`, { id: row.id }, { token: h.tokens.operator });
+      expect(answer.errors?.[0]).toMatchObject({ extensions: { code: 'UNAVAILABLE' }, message: expect.stringContaining('not configured') });
+    }
+    expect(must(await h.gql(`query($id: ID!) { payment(id: $id) { status refundedMinor refunds { id } } }`, { id: row.id })).payment).toEqual({ status: 'SUCCEEDED', refundedMinor: 0, refunds: [] });
+  });
+});
