@@ -43,7 +43,18 @@ export async function truncateAll(url: string): Promise<void> {
       [MIGRATIONS_TABLE],
     );
     if (rows.length === 0) return;
-    await client.query(`TRUNCATE ${rows.map((row) => row.name).join(', ')} RESTART IDENTITY CASCADE`);
+    const truncate = `TRUNCATE ${rows.map((row) => row.name).join(', ')} RESTART IDENTITY CASCADE`;
+    // With the scheduler running (startJobs), a job's transaction can hold one table while TRUNCATE
+    // holds another: PostgreSQL breaks the deadlock by failing one side. TRUNCATE again.
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await client.query(truncate);
+        return;
+      } catch (error) {
+        if ((error as { code?: string }).code !== '40P01' || attempt >= 5) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 50 * attempt));
+      }
+    }
   } finally {
     await client.end();
   }
