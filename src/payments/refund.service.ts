@@ -4,7 +4,7 @@ import { AlertSeverity, AlertType } from '../alerts/alert.types';
 import { recordAudit } from '../audit/audit.service';
 import { systemActor, type Actor, type Database, type Tx } from '../platform/database/transaction';
 import { PaymentGatewayName } from '../catalog/plan.entity';
-import type { CashfreeGateway } from '../integrations/cashfree/cashfree.gateway';
+import type { CashfreeGateway, CashfreeRefund } from '../integrations/cashfree/cashfree.gateway';
 import { GatewayError } from '../integrations/stripe/gateway.errors';
 import type { PaymentGateway } from '../integrations/stripe/payment-gateway';
 import { AppError } from '../platform/shared/errors';
@@ -123,27 +123,47 @@ export class Refunds {
    */
   async settleStale(olderThanMs: number): Promise<SettleReport> {
     const cutoff = new Date(this.db.clock.now().getTime() - olderThanMs);
-    const stale = await this.db.fork().find(Refund, { status: RefundStatus.PENDING, createdAt: { $lt: cutoff } }, { orderBy: { createdAt: 'asc', id: 'asc' }, limit: SETTLE_BATCH, populate: ['payment'] });
+    // Least recently tried first (each try touches updated_at), so a hundred stuck ones never starve the rest.
+    const stale = await this.db.fork().find(Refund, { status: RefundStatus.PENDING, createdAt: { $lt: cutoff } }, { orderBy: { updatedAt: 'asc', id: 'asc' }, limit: SETTLE_BATCH, populate: ['payment'] });
     const actor = systemActor(SETTLE_PENDING_REFUNDS_JOB);
     const report: SettleReport = { settled: 0, stillPending: 0, failed: 0 };
     for (const refund of stale) {
       const payment = refund.payment.getEntity();
       try {
         const outcome = payment.gateway === PaymentGatewayName.CASHFREE
-          ? await this.executeCashfree(actor, refund, payment.gatewayOrderId ?? payment.id)
+          ? await this.settleCashfree(actor, refund, payment.gatewayOrderId ?? payment.id)
           : await this.execute(actor, refund, await this.intentIdOf(payment));
         if (outcome.refund.status === RefundStatus.SUCCEEDED) report.settled++;
-        else report.stillPending++;
+        else {
+          report.stillPending++;
+          await this.touch(refund.id);
+        }
       } catch (error) {
         // Retryable (timeout, 5xx): still PENDING, the next run tries again. Final: FAILED, and said so.
         if (error instanceof GatewayError && !error.retryable) {
           report.failed++;
           await this.alertFailed(payment, refund, error.message);
-        } else report.stillPending++;
+        } else {
+          report.stillPending++;
+          await this.touch(refund.id);
+        }
         this.logger.warn({ err: error, refundId: refund.id, paymentId: payment.id }, 'pending refund not settled');
       }
     }
     return report;
+  }
+
+  /**
+   * One read of the order's refunds, most often all it takes: Cashfree has ours (processing, done
+   * or refused: acted on as if it had just answered), or never received it and it is made now.
+   */
+  private async settleCashfree(actor: Actor, refund: Refund, orderId: string): Promise<RefundOutcome> {
+    const known = (await this.requireCashfree().fetchRefunds(orderId)).find((r) => r.refundId === refund.id);
+    return this.executeCashfree(actor, refund, orderId, known);
+  }
+
+  private async touch(refundId: string): Promise<void> {
+    await this.db.fork().execute(`update refunds set updated_at = now() where id = ? and status = 'PENDING'`, [refundId]);
   }
 
   /** The PaymentIntent the refund was asked of: the same one refundPayment read through, so the key's parameters match. */
@@ -177,10 +197,11 @@ export class Refunds {
     return refunds.filter((r) => r.status === 'SUCCESS').reduce((sum, r) => sum + (r.amountMinor ?? 0), 0);
   }
 
-  private async executeCashfree(actor: Actor, refund: Refund, orderId: string): Promise<RefundOutcome> {
+  /** `known`: Cashfree's refund under our id, already read (the settle job): acted on without asking again. */
+  private async executeCashfree(actor: Actor, refund: Refund, orderId: string, known?: CashfreeRefund): Promise<RefundOutcome> {
     const cashfree = this.requireCashfree();
     try {
-      const made = await cashfree.createRefund({ orderId, refundId: refund.id, amountMinor: refund.amountMinor, note: refund.reason });
+      const made = known ?? (await cashfree.createRefund({ orderId, refundId: refund.id, amountMinor: refund.amountMinor, note: refund.reason }));
       if (made.status === 'SUCCESS') return await this.recordSuccess(actor, refund.id, null, await this.refundedAtCashfree(orderId).catch(() => null));
       if (made.status === 'CANCELLED' || made.status === 'FAILED') {
         throw new GatewayError(`Cashfree: refund ${refund.id} ${made.status.toLowerCase()}: ${made.statusDescription ?? 'no reason given'}`, false, made.status, null, null, null);

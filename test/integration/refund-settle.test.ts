@@ -103,10 +103,14 @@ describe('refunds:settle-pending', () => {
     const [pending] = (await payment(id)).refunds;
     expect(pending.status).toBe('PENDING');
 
+    const reads = () => h.cashfree!.countRequests('GET', new RegExp(`/orders/${id}/refunds$`));
+    const before = reads();
     clock.advance(OLD_ENOUGH_MS);
     await settleJob();
-    await eventually(async () => h.cashfree!.countRequests('GET', new RegExp(`/orders/${id}/refunds/`)) > 0, 5000);
+    // One read of the order's refunds: Cashfree has it, processing; no second create.
+    await eventually(async () => reads() > before, 5000);
     expect((await payment(id)).refunds[0].status).toBe('PENDING');
+    expect(cashfreeDriver.refundRequests(h)).toBe(1);
 
     h.cashfree!.engine.settleRefund(pending.id, 'SUCCESS'); // processed; its webhook never sent
     await settleJob();
