@@ -37,6 +37,12 @@ export const REPEAT_WINDOW_MS = 10 * 60_000;
 /** Stripe's answer while the first request under an idempotency key is still being made. */
 const KEY_IN_USE = 'idempotency_key_in_use';
 
+/**
+ * Stripe keeps an idempotency key for 24 hours; replayed after that, the same key could make a
+ * second refund. A Stripe refund PENDING for longer is never made again (an operator decides).
+ */
+const STRIPE_KEY_LIFETIME_MS = 23 * 3_600_000;
+
 export const SETTLE_PENDING_REFUNDS_JOB = 'refunds:settle-pending';
 const SETTLE_BATCH = 100;
 
@@ -44,6 +50,8 @@ export interface SettleReport {
   settled: number;
   stillPending: number;
   failed: number;
+  /** Stripe refunds past their key's lifetime, left to an operator (REFUND_FAILED, outcome unknown). */
+  unknown: number;
 }
 
 export interface RefundOutcome {
@@ -82,7 +90,7 @@ export class Refunds {
     const intent = await this.operations.readThrough(payment);
     if (!intent) throw PaymentOperationError.noIntent(paymentId);
     if (!isRefundable(payment) || intent.status !== 'succeeded') throw PaymentOperationError.notRefundable(paymentId, payment.status, intent.status);
-    for (const pending of await this.pending(this.db.fork(), paymentId)) {
+    for (const pending of (await this.pending(this.db.fork(), paymentId)).filter((r) => this.replayable(r))) {
       const settled = await this.execute(actor, pending, payment.stripePaymentIntentId ?? intent.id);
       if (amountMinor === pending.amountMinor) return settled;
     }
@@ -126,9 +134,15 @@ export class Refunds {
     // Least recently tried first (each try touches updated_at), so a hundred stuck ones never starve the rest.
     const stale = await this.db.fork().find(Refund, { status: RefundStatus.PENDING, createdAt: { $lt: cutoff } }, { orderBy: { updatedAt: 'asc', id: 'asc' }, limit: SETTLE_BATCH, populate: ['payment'] });
     const actor = systemActor(SETTLE_PENDING_REFUNDS_JOB);
-    const report: SettleReport = { settled: 0, stillPending: 0, failed: 0 };
+    const report: SettleReport = { settled: 0, stillPending: 0, failed: 0, unknown: 0 };
     for (const refund of stale) {
       const payment = refund.payment.getEntity();
+      if (payment.gateway !== PaymentGatewayName.CASHFREE && !this.replayable(refund)) {
+        report.unknown++;
+        await this.alertUnknown(payment, refund);
+        await this.touch(refund.id);
+        continue;
+      }
       try {
         const outcome = payment.gateway === PaymentGatewayName.CASHFREE
           ? await this.settleCashfree(actor, refund, payment.gatewayOrderId ?? payment.id)
@@ -172,6 +186,24 @@ export class Refunds {
     const intent = await this.operations.readThrough(payment);
     if (!intent) throw PaymentOperationError.noIntent(payment.id);
     return intent.id;
+  }
+
+  /** Whether a Stripe refund's key is still honoured, so making it again replays rather than repeats. */
+  private replayable(refund: Refund): boolean {
+    return this.db.clock.now().getTime() - refund.createdAt.getTime() < STRIPE_KEY_LIFETIME_MS;
+  }
+
+  private async alertUnknown(payment: Payment, refund: Refund): Promise<void> {
+    await this.db.transaction(async (tx) => {
+      await this.alerts.raise(tx, {
+        type: AlertType.REFUND_FAILED,
+        severity: AlertSeverity.HIGH,
+        title: `Refund outcome unknown: ${refund.amountMinor} ${refund.currency.toUpperCase()}`,
+        detail: `Refund ${refund.id} of payment ${payment.id}, asked by ${refund.requestedBy} at ${refund.createdAt.toISOString()}, never got Stripe's answer, and its idempotency key has expired: Recoup will not make it again, as that could refund twice. Look for it among the PaymentIntent's refunds in Stripe's dashboard: there, run syncPaymentWithGateway; not there, the customer is still owed it.`,
+        subjectType: 'payment',
+        subjectId: payment.id,
+      });
+    });
   }
 
   private async alertFailed(payment: Payment, refund: Refund, message: string): Promise<void> {

@@ -95,6 +95,27 @@ describe('refunds:settle-pending', () => {
     expect(must(await refund(id, 1000)).refundPayment.refund.status).toBe('SUCCEEDED');
   });
 
+  it('a Stripe refund PENDING past its idempotency key\'s 24 hours is never made again (it could refund twice): an operator is told instead', async () => {
+    const id = await paid(stripeDriver);
+    h.stripe.failNext({ method: 'POST', path: '/v1/refunds' }, { afterExecute: true, status: 500 });
+    expect((await refund(id, 700)).errors?.[0].extensions?.code).toBe('GATEWAY_ERROR');
+    const posts = () => h.stripe.requests.filter((r) => r.method === 'POST' && r.path === '/v1/refunds').length;
+    const before = posts();
+
+    clock.advance(24 * 3_600_000);
+    await settleJob();
+    const alerts = await eventually(async () => {
+      const open = must(await h.gql(`{ alerts(filter: { open: true, types: [REFUND_FAILED] }) { edges { node { subjectId title detail } } } }`)).alerts.edges.map((e: any) => e.node);
+      return open.length > 0 ? open : null;
+    });
+    expect(alerts).toEqual([{ subjectId: id, title: 'Refund outcome unknown: 700 USD', detail: expect.stringContaining('syncPaymentWithGateway') }]);
+    expect(posts()).toBe(before);
+    expect((await payment(id)).refunds).toEqual([expect.objectContaining({ amountMinor: 700, status: 'PENDING' })]);
+    // An operator's next refund does not replay it either: Stripe made it once, and once it stays.
+    must(await refund(id, 500));
+    expect(stripeDriver.refunds(h, id).map((r) => r.amountMinor).sort()).toEqual([500, 700]);
+  });
+
   it('Cashfree: a refund whose answer timed out stays PENDING while Cashfree processes it, and is SUCCEEDED once Cashfree has, with no webhook', async () => {
     const id = await paid(cashfreeDriver);
     cashfreeDriver.slowNextRefund(h, 2500); // past CASHFREE_TIMEOUT_MS: our call gives up, Cashfree makes it
